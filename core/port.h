@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * port.h - the only seam between tdb's engine and its host.
+ *
+ * The engine's .c files include core headers and this file, nothing else.
+ * A host (tdbd in user space, tdb.ko in the kernel) provides, under the
+ * names the kernel uses where the kernel has one:
+ *
+ *   types         u8 u16 u32 u64 s32 s64 bool size_t, true/false, NULL
+ *   errors        EINVAL ENOENT EEXIST ENOSPC ENOMEM E2BIG ... (kernel values)
+ *   compiler      likely() unlikely() container_of() ARRAY_SIZE() prefetch()
+ *                 __always_inline __maybe_unused
+ *   memory        memcpy() memcmp() memset() memmove() strlen()
+ *   ordering      READ_ONCE() WRITE_ONCE() smp_load_acquire()
+ *                 smp_store_release() smp_mb()
+ *   atomics       port_atomic_t (a long): port_atomic_read/set/add/
+ *                 add_return/sub/inc/dec_return/cmpxchg
+ *   rcu           rcu_read_lock() rcu_read_unlock() rcu_dereference()
+ *                 rcu_assign_pointer() struct rcu_head call_rcu()
+ *                 synchronize_rcu() rcu_barrier()
+ *                 port_rcu_thread_online/offline(): user-space threads must
+ *                 announce themselves before their first read-side section.
+ *   locks         port_spinlock_t port_spin_init/lock/unlock/destroy
+ *                 port_mutex_t port_mutex_init/lock/unlock/destroy
+ *                 port_yield(): let other threads run (may sleep)
+ *   pages         port_pages_alloc(order) / port_pages_free(p, order):
+ *                 PAGE_SIZE << order bytes, aligned to their own size, not
+ *                 zeroed.  Returns NULL on failure.
+ *   large         port_zalloc(size) / port_free(p, size): zeroed memory of
+ *                 any size for the engine's own arrays (kvzalloc in the
+ *                 kernel), NULL on failure.
+ *   cpus          port_cpu_id(): the CPU the caller runs on now (a hint in
+ *                 user space, where the thread may migrate); port_nr_cpus()
+ *   hashing       struct port_hash_key, port_hash_key_init(), port_hash():
+ *                 a keyed 32-bit hash for hash tables (SipHash-1-3, the
+ *                 kernel's hsiphash on 64-bit)
+ *   random        port_random_bytes(buf, len)
+ *   time          port_time_ns(): monotonic nanoseconds
+ *   logging       port_log(level, fmt, ...) with PORT_LOG_ERR/WARN/INFO/DEBUG
+ *
+ * A primitive that is not listed here does not exist for core code.
+ */
+#ifndef TDB_CORE_PORT_H
+#define TDB_CORE_PORT_H
+
+/* syslog's numbers, so that a host can pass them through. */
+#define PORT_LOG_ERR 3
+#define PORT_LOG_WARN 4
+#define PORT_LOG_INFO 6
+#define PORT_LOG_DEBUG 7
+
+#ifdef __KERNEL__
+#include "port_kernel.h"
+#else
+#include "port_user.h"
+#endif
+
+#endif /* TDB_CORE_PORT_H */

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * port_user.c - user-space implementations of the port primitives that are
+ * not one-line wrappers: pages, hashing, randomness, time and logging.
+ */
+#define PORT_USER_IMPL
+#include "port.h"
+
+/*
+ * Pages.  The kernel hands out naturally aligned blocks from its buddy
+ * allocator; here small orders are carved from 2 MiB arenas that are
+ * marked for transparent huge pages, so that a table's slabs share few TLB
+ * entries.  Freed small blocks stay on a per-order free list for reuse, as
+ * pages freed to the kernel stay in the machine: the engine's own page
+ * cache (core/pool.c) sits in front of this and absorbs most traffic.
+ * Orders from PORT_ARENA_ORDER up are mapped and unmapped directly.
+ */
+#define PORT_ARENA_ORDER 9
+#define PORT_ARENA_SIZE (PAGE_SIZE << PORT_ARENA_ORDER)
+
+struct port_free_block {
+	struct port_free_block *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct port_free_block *free[PORT_ARENA_ORDER];
+	char *arena;
+	size_t arena_left;
+} port_pages = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *port_map_aligned(size_t size)
+{
+	size_t span = size * 2;
+	char *p, *aligned;
+
+	p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	aligned = (char *)(((uintptr_t)p + size - 1) & ~(uintptr_t)(size - 1));
+	if (aligned > p)
+		munmap(p, aligned - p);
+	if (aligned + size < p + span)
+		munmap(aligned + size, p + span - (aligned + size));
+	madvise(aligned, size, MADV_HUGEPAGE);
+	return aligned;
+}
+
+void *port_pages_alloc(unsigned int order)
+{
+	size_t size = PAGE_SIZE << order;
+	struct port_free_block *b;
+	void *p = NULL;
+
+	if (order >= PORT_ARENA_ORDER)
+		return port_map_aligned(size);
+
+	pthread_mutex_lock(&port_pages.lock);
+	b = port_pages.free[order];
+	if (b) {
+		port_pages.free[order] = b->next;
+		p = b;
+		goto out;
+	}
+	/* Arena blocks are handed out in address order, so alignment holds. */
+	if (port_pages.arena_left < size) {
+		/* The tail of the old arena is too small: file it by order. */
+		while (port_pages.arena_left) {
+			unsigned int o = 0;
+
+			while ((PAGE_SIZE << (o + 1)) <= port_pages.arena_left &&
+			       !((uintptr_t)port_pages.arena &
+				 ((PAGE_SIZE << (o + 1)) - 1)))
+				o++;
+			b = (struct port_free_block *)port_pages.arena;
+			b->next = port_pages.free[o];
+			port_pages.free[o] = b;
+			port_pages.arena += PAGE_SIZE << o;
+			port_pages.arena_left -= PAGE_SIZE << o;
+		}
+		port_pages.arena = port_map_aligned(PORT_ARENA_SIZE);
+		if (!port_pages.arena)
+			goto out;
+		port_pages.arena_left = PORT_ARENA_SIZE;
+	}
+	while ((uintptr_t)port_pages.arena & (size - 1)) {
+		/* Skip to alignment, keeping the skipped pages. */
+		unsigned int o = __builtin_ctzl((uintptr_t)port_pages.arena) -
+				 PAGE_SHIFT;
+
+		b = (struct port_free_block *)port_pages.arena;
+		b->next = port_pages.free[o];
+		port_pages.free[o] = b;
+		port_pages.arena += PAGE_SIZE << o;
+		port_pages.arena_left -= PAGE_SIZE << o;
+	}
+	p = port_pages.arena;
+	port_pages.arena += size;
+	port_pages.arena_left -= size;
+out:
+	pthread_mutex_unlock(&port_pages.lock);
+	return p;
+}
+
+void port_pages_free(void *p, unsigned int order)
+{
+	struct port_free_block *b = p;
+
+	if (!p)
+		return;
+	if (order >= PORT_ARENA_ORDER) {
+		munmap(p, PAGE_SIZE << order);
+		return;
+	}
+	pthread_mutex_lock(&port_pages.lock);
+	b->next = port_pages.free[order];
+	port_pages.free[order] = b;
+	pthread_mutex_unlock(&port_pages.lock);
+}
+
+void *port_zalloc(size_t size)
+{
+	return calloc(1, size);
+}
+
+void port_free(void *p, size_t size)
+{
+	(void)size;
+	free(p);
+}
+
+unsigned int port_nr_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+
+	return n > 0 ? (unsigned int)n : 1;
+}
+
+/* SipHash-1-3 with a 32-bit result: the kernel's hsiphash() on 64-bit. */
+#define SIPROUND                                                              \
+	do {                                                                  \
+		v0 += v1;                                                     \
+		v1 = (v1 << 13) | (v1 >> 51);                                 \
+		v1 ^= v0;                                                     \
+		v0 = (v0 << 32) | (v0 >> 32);                                 \
+		v2 += v3;                                                     \
+		v3 = (v3 << 16) | (v3 >> 48);                                 \
+		v3 ^= v2;                                                     \
+		v0 += v3;                                                     \
+		v3 = (v3 << 21) | (v3 >> 43);                                 \
+		v3 ^= v0;                                                     \
+		v2 += v1;                                                     \
+		v1 = (v1 << 17) | (v1 >> 47);                                 \
+		v1 ^= v2;                                                     \
+		v2 = (v2 << 32) | (v2 >> 32);                                 \
+	} while (0)
+
+u32 port_hash(const void *data, size_t len, const struct port_hash_key *key)
+{
+	const u8 *p = data, *end = p + (len & ~(size_t)7);
+	u64 v0 = 0x736f6d6570736575ULL ^ key->k[0];
+	u64 v1 = 0x646f72616e646f6dULL ^ key->k[1];
+	u64 v2 = 0x6c7967656e657261ULL ^ key->k[0];
+	u64 v3 = 0x7465646279746573ULL ^ key->k[1];
+	u64 b = (u64)len << 56, m;
+
+	for (; p != end; p += 8) {
+		memcpy(&m, p, 8);	/* little-endian hosts only, as x86-64 */
+		v3 ^= m;
+		SIPROUND;
+		v0 ^= m;
+	}
+	switch (len & 7) {
+	case 7: b |= (u64)p[6] << 48; /* fall through */
+	case 6: b |= (u64)p[5] << 40; /* fall through */
+	case 5: b |= (u64)p[4] << 32; /* fall through */
+	case 4: b |= (u64)p[3] << 24; /* fall through */
+	case 3: b |= (u64)p[2] << 16; /* fall through */
+	case 2: b |= (u64)p[1] << 8; /* fall through */
+	case 1: b |= (u64)p[0];
+	}
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return (u32)((v0 ^ v1) ^ (v2 ^ v3));
+}
+
+void port_hash_key_init(struct port_hash_key *key)
+{
+	port_random_bytes(key, sizeof(*key));
+}
+
+void port_random_bytes(void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* No entropy source at all: never leave the key zero. */
+			memset(p, 0x5a, len);
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+u64 port_time_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+static void port_log_stderr(int level, const char *msg)
+{
+	static const char *const names[] = {
+		[PORT_LOG_ERR] = "error",  [PORT_LOG_WARN] = "warning",
+		[PORT_LOG_INFO] = "info",  [PORT_LOG_DEBUG] = "debug",
+	};
+	const char *name = level >= 0 && level < (int)ARRAY_SIZE(names) &&
+					   names[level] ? names[level] : "log";
+
+	fprintf(stderr, "tdb: %s: %s\n", name, msg);
+}
+
+void (*port_log_sink)(int level, const char *msg) = port_log_stderr;
+
+void port_log(int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	port_log_sink(level, msg);
+}

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * table.c - tables: the registry, record writes and their reclamation,
+ * reads and scans.
+ *
+ * Decisions recorded here:
+ *  - The registry is an RCU list.  Owners hold tens of tables, not
+ *    thousands; a lookup by name compares a few strings, and hosts look a
+ *    table up once per request batch, not per record.
+ *  - Memory use is what live records take in their size class plus the
+ *    index's bucket heads.  Retired records still waiting for a grace
+ *    period are not counted, so a replace never fails the quota for the
+ *    record it is about to free.
+ *  - Unlinked records are retired in batches of TDB_RETIRE_BATCH, one
+ *    call_rcu() each, instead of an rcu_head in every record: that keeps a
+ *    record's header at 16 bytes.
+ */
+#include "table.h"
+#include "pool.h"
+
+#define TDB_RETIRE_BATCH 30
+/* A batch holding this many bytes of records goes to RCU early. */
+#define TDB_RETIRE_BYTES (1U << 20)
+/* A scan lets RCU make progress after this many records. */
+#define TDB_SCAN_STRIDE 1024
+
+struct tdb_retire {
+	struct rcu_head rcu;
+	struct tdb_table *t;
+	u32 n;
+	u32 bytes;
+	struct tdb_rec *recs[TDB_RETIRE_BATCH];
+};
+
+struct tdb_table {
+	struct tdb_table *next;		/* registry list, RCU */
+	char name[TDB_NAME_MAX];
+	struct tdb_table_opts opts;
+	struct tdb_index index;
+	struct tdb_heap *heap;
+	port_atomic_t refs;		/* holders outside RCU */
+	port_mutex_t wlock;		/* serialises writers */
+	/* Under wlock: */
+	bool dead;
+	u64 rec_bytes;			/* READ_ONCE outside the lock */
+	struct tdb_retire *retire;
+};
+
+static size_t tdb_rec_usable(const struct tdb_rec *r)
+{
+	return tdb_heap_usable(tdb_rec_size(tdb_rec_klen(r), tdb_rec_vlen(r)));
+}
+
+static void tdb_rec_free(struct tdb_table *t, struct tdb_rec *r)
+{
+	tdb_heap_free(t->heap, r, tdb_rec_size(tdb_rec_klen(r), tdb_rec_vlen(r)));
+}
+
+static int tdb_key_check(const void *key, u32 klen)
+{
+	if (!key || !klen)
+		return -EINVAL;
+	if (klen > TDB_KEY_MAX)
+		return -E2BIG;
+	return 0;
+}
+
+/* Length of a valid table name, or 0. */
+static size_t tdb_name_len(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return 0;
+	for (n = 0; name[n]; n++) {
+		char c = name[n];
+
+		if (n == TDB_NAME_MAX - 1)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		      c == '-'))
+			return 0;
+	}
+	return n;
+}
+
+int tdb_db_init(struct tdb_db *db)
+{
+	port_mutex_init(&db->lock);
+	db->tables = NULL;
+	db->ntables = 0;
+	return 0;
+}
+
+void tdb_db_fini(struct tdb_db *db)
+{
+	struct tdb_table *t;
+
+	while ((t = db->tables))
+		tdb_table_drop(db, t->name);
+	port_mutex_destroy(&db->lock);
+}
+
+/* Runs after a grace period: nobody can reach these records any more. */
+static void tdb_retire_free(struct rcu_head *head)
+{
+	struct tdb_retire *rb = container_of(head, struct tdb_retire, rcu);
+	struct tdb_table *t = rb->t;
+	u32 i;
+
+	for (i = 0; i < rb->n; i++)
+		tdb_rec_free(t, rb->recs[i]);
+	tdb_heap_free(t->heap, rb, sizeof(*rb));
+}
+
+/* Hands the current batch to RCU.  Under wlock. */
+static void tdb_retire_flush(struct tdb_table *t)
+{
+	struct tdb_retire *rb = t->retire;
+
+	if (!rb)
+		return;
+	t->retire = NULL;
+	call_rcu(&rb->rcu, tdb_retire_free);
+}
+
+/*
+ * Frees @r once no reader can see it.  Under wlock.  Without memory for a
+ * batch, waits for a grace period right here: slow, but never unsafe.
+ */
+static void tdb_retire(struct tdb_table *t, struct tdb_rec *r)
+{
+	struct tdb_retire *rb = t->retire;
+
+	if (!rb) {
+		rb = tdb_heap_alloc(t->heap, sizeof(*rb));
+		if (unlikely(!rb)) {
+			synchronize_rcu();
+			tdb_rec_free(t, r);
+			return;
+		}
+		rb->t = t;
+		rb->n = 0;
+		rb->bytes = 0;
+		t->retire = rb;
+	}
+	rb->recs[rb->n++] = r;
+	rb->bytes += tdb_rec_usable(r);
+	if (rb->n == TDB_RETIRE_BATCH || rb->bytes >= TDB_RETIRE_BYTES)
+		tdb_retire_flush(t);
+}
+
+void tdb_table_flush(struct tdb_table *t)
+{
+	port_mutex_lock(&t->wlock);
+	tdb_retire_flush(t);
+	port_mutex_unlock(&t->wlock);
+}
+
+/* The table called @name and the link pointing at it.  Under db->lock. */
+static struct tdb_table **tdb_table_link(struct tdb_db *db, const char *name)
+{
+	struct tdb_table **link;
+
+	for (link = &db->tables; *link; link = &(*link)->next)
+		if (!strcmp((*link)->name, name))
+			break;
+	return link;
+}
+
+int tdb_table_create(struct tdb_db *db, const char *name,
+		     const struct tdb_table_opts *opts)
+{
+	size_t nlen = tdb_name_len(name);
+	struct tdb_table *t;
+	int err;
+
+	if (!nlen)
+		return -EINVAL;
+	t = port_zalloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	memcpy(t->name, name, nlen + 1);
+	if (opts)
+		t->opts = *opts;
+	port_mutex_init(&t->wlock);
+	err = tdb_index_init(&t->index);
+	if (err)
+		goto free_table;
+	t->heap = tdb_heap_create();
+	if (!t->heap) {
+		err = -ENOMEM;
+		goto destroy_index;
+	}
+
+	port_mutex_lock(&db->lock);
+	if (*tdb_table_link(db, name)) {
+		port_mutex_unlock(&db->lock);
+		err = -EEXIST;
+		goto destroy_heap;
+	}
+	t->next = db->tables;
+	rcu_assign_pointer(db->tables, t);
+	db->ntables++;
+	port_mutex_unlock(&db->lock);
+	return 0;
+
+destroy_heap:
+	tdb_heap_destroy(t->heap);
+destroy_index:
+	tdb_index_destroy(&t->index, NULL, NULL);
+free_table:
+	port_mutex_destroy(&t->wlock);
+	port_free(t, sizeof(*t));
+	return err;
+}
+
+int tdb_table_drop(struct tdb_db *db, const char *name)
+{
+	struct tdb_table **link, *t;
+
+	port_mutex_lock(&db->lock);
+	link = tdb_table_link(db, name);
+	t = *link;
+	if (!t) {
+		port_mutex_unlock(&db->lock);
+		return -ENOENT;
+	}
+	rcu_assign_pointer(*link, t->next);
+	db->ntables--;
+	port_mutex_unlock(&db->lock);
+
+	port_mutex_lock(&t->wlock);
+	t->dead = true;
+	tdb_retire_flush(t);
+	port_mutex_unlock(&t->wlock);
+
+	/* Readers that found it are gone after this; holders took refs. */
+	synchronize_rcu();
+	while (port_atomic_read(&t->refs))
+		port_yield();
+	/* Writers saw t->dead: the batches flushed above are the last. */
+	rcu_barrier();
+
+	/* Every record lives in the heap, which goes at once. */
+	tdb_index_destroy(&t->index, NULL, NULL);
+	tdb_heap_destroy(t->heap);
+	port_mutex_destroy(&t->wlock);
+	port_free(t, sizeof(*t));
+	return 0;
+}
+
+struct tdb_table *tdb_table_find(struct tdb_db *db, const char *name)
+{
+	struct tdb_table *t;
+
+	for (t = rcu_dereference(db->tables); t; t = rcu_dereference(t->next))
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
+}
+
+void tdb_table_hold(struct tdb_table *t)
+{
+	port_atomic_inc(&t->refs);
+}
+
+void tdb_table_release(struct tdb_table *t)
+{
+	port_atomic_dec_return(&t->refs);
+}
+
+int tdb_db_for_each(struct tdb_db *db,
+		    int (*fn)(void *arg, struct tdb_table *t), void *arg)
+{
+	struct tdb_table *t;
+	int ret = 0;
+
+	rcu_read_lock();
+	for (t = rcu_dereference(db->tables); t && !ret;
+	     t = rcu_dereference(t->next))
+		ret = fn(arg, t);
+	rcu_read_unlock();
+	return ret;
+}
+
+const char *tdb_table_name(const struct tdb_table *t)
+{
+	return t->name;
+}
+
+void tdb_table_opts(const struct tdb_table *t, struct tdb_table_opts *opts)
+{
+	*opts = t->opts;
+}
+
+void tdb_table_stats(const struct tdb_table *t, struct tdb_table_stats *st)
+{
+	st->records = tdb_index_count(&t->index);
+	st->mem_bytes = READ_ONCE(t->rec_bytes) + READ_ONCE(t->index.bytes);
+	st->quota = t->opts.quota;
+	st->heap_bytes = tdb_heap_size(t->heap);
+	st->index_buckets = 1U << READ_ONCE(t->index.size_log);
+}
+
+const struct tdb_rec *tdb_table_lookup(struct tdb_table *t, const void *key,
+				       u32 klen)
+{
+	struct tdb_key k;
+
+	if (tdb_key_check(key, klen))
+		return NULL;
+	tdb_index_key(&t->index, &k, key, klen);
+	return tdb_index_lookup(&t->index, &k);
+}
+
+int tdb_table_read(struct tdb_table *t, const void *key, u32 klen, void *buf,
+		   u32 cap, u32 *vlen)
+{
+	const struct tdb_rec *r;
+	int err = tdb_key_check(key, klen);
+
+	if (err)
+		return err;
+	rcu_read_lock();
+	r = tdb_table_lookup(t, key, klen);
+	if (r) {
+		*vlen = tdb_rec_vlen(r);
+		memcpy(buf, tdb_rec_val(r), *vlen < cap ? *vlen : cap);
+	}
+	rcu_read_unlock();
+	return r ? 0 : -ENOENT;
+}
+
+/* Whether growing the table by @delta bytes stays within its quota. */
+static bool tdb_quota_allows(const struct tdb_table *t, s64 delta)
+{
+	u64 quota = t->opts.quota;
+
+	if (!quota || delta <= 0)
+		return true;
+	return t->rec_bytes + READ_ONCE(t->index.bytes) + (u64)delta <= quota;
+}
+
+int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
+		  const void *val, u32 vlen, unsigned int flags)
+{
+	struct tdb_rec *r, **slot, *old;
+	size_t size = tdb_rec_size(klen, vlen);
+	struct tdb_key k;
+	s64 delta;
+	int err;
+
+	err = tdb_key_check(key, klen);
+	if (err)
+		return err;
+	if (vlen > TDB_VAL_MAX)
+		return -E2BIG;
+	if (vlen && !val)
+		return -EINVAL;
+	if ((flags & ~(TDB_PUT_CREATE | TDB_PUT_REPLACE)) ||
+	    (flags & TDB_PUT_CREATE && flags & TDB_PUT_REPLACE))
+		return -EINVAL;
+
+	/* Build the record outside the lock: writers wait only for links. */
+	r = tdb_heap_alloc(t->heap, size);
+	if (!r)
+		return -ENOMEM;
+	tdb_index_key(&t->index, &k, key, klen);
+	r->next = NULL;
+	r->so_key = k.so_key;
+	r->len = klen | vlen << TDB_REC_KLEN_BITS;
+	memcpy(r->data, key, klen);
+	if (vlen)
+		memcpy(r->data + klen, val, vlen);
+	k.data = r->data;	/* the copy, in case @key lives in @val */
+
+	port_mutex_lock(&t->wlock);
+	if (t->dead) {
+		err = -ENOENT;
+		goto unlock;
+	}
+	slot = tdb_index_slot(&t->index, &k);
+	old = tdb_rec_matches(*slot, &k) ? *slot : NULL;
+	if (old ? flags & TDB_PUT_CREATE : flags & TDB_PUT_REPLACE) {
+		err = old ? -EEXIST : -ENOENT;
+		goto unlock;
+	}
+	delta = (s64)tdb_heap_usable(size) - (old ? (s64)tdb_rec_usable(old) : 0);
+	if (!tdb_quota_allows(t, delta)) {
+		err = -ENOSPC;
+		goto unlock;
+	}
+	if (old) {
+		tdb_index_replace(slot, r);
+		tdb_retire(t, old);
+	} else {
+		tdb_index_insert(&t->index, slot, r);
+	}
+	WRITE_ONCE(t->rec_bytes, t->rec_bytes + delta);
+	port_mutex_unlock(&t->wlock);
+	return 0;
+
+unlock:
+	port_mutex_unlock(&t->wlock);
+	tdb_heap_free(t->heap, r, size);
+	return err;
+}
+
+int tdb_table_delete(struct tdb_table *t, const void *key, u32 klen)
+{
+	struct tdb_rec **slot, *old;
+	struct tdb_key k;
+	int err;
+
+	err = tdb_key_check(key, klen);
+	if (err)
+		return err;
+	tdb_index_key(&t->index, &k, key, klen);
+
+	port_mutex_lock(&t->wlock);
+	err = -ENOENT;
+	if (t->dead)
+		goto unlock;
+	slot = tdb_index_slot(&t->index, &k);
+	if (!tdb_rec_matches(*slot, &k))
+		goto unlock;
+	old = tdb_index_remove(&t->index, slot);
+	WRITE_ONCE(t->rec_bytes, t->rec_bytes - tdb_rec_usable(old));
+	tdb_retire(t, old);
+	err = 0;
+unlock:
+	port_mutex_unlock(&t->wlock);
+	return err;
+}
+
+void tdb_cursor_init(struct tdb_cursor *c)
+{
+	c->so_key = 0;
+	c->klen = 0;
+	c->done = false;
+}
+
+int tdb_table_scan(struct tdb_table *t, struct tdb_cursor *c,
+		   int (*fn)(void *arg, const struct tdb_rec *rec), void *arg)
+{
+	const struct tdb_rec *r;
+	struct tdb_key pos;
+	unsigned int n;
+	int ret = 0;
+
+	if (c->done)
+		return 0;
+	do {
+		/* Each stride re-seeks from the cursor under a fresh lock. */
+		rcu_read_lock();
+		pos.data = c->key;
+		pos.len = c->klen;
+		pos.so_key = c->so_key;
+		r = tdb_index_seek(&t->index, &pos);
+		for (n = 0; r && n < TDB_SCAN_STRIDE; n++) {
+			ret = fn(arg, r);
+			if (ret)
+				break;
+			c->so_key = r->so_key;
+			c->klen = tdb_rec_klen(r);
+			memcpy(c->key, tdb_rec_key(r), c->klen);
+			r = tdb_index_next(r);
+		}
+		rcu_read_unlock();
+		if (r && n < TDB_SCAN_STRIDE)
+			return ret;
+	} while (r);
+	c->done = true;
+	return 0;
+}

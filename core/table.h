@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * table.h - named tables of key/value records: create, drop, list; get,
+ * put, delete; scans with cursors that survive concurrent writes; record
+ * counts, memory use and quotas.
+ *
+ * Concurrency.  Reads (tdb_table_lookup, tdb_table_read, tdb_table_scan)
+ * never lock: they run under RCU.  Writes to one table are serialised by
+ * the table's write lock; writes to different tables run in parallel.
+ * Records and values are never modified in place: a put links a new record
+ * and retires the old one, so a reader sees either whole.
+ *
+ * Lifetime.  A struct tdb_table pointer found with tdb_table_find() is
+ * valid until the caller's rcu_read_unlock(); one taken with
+ * tdb_table_hold() stays valid, outside RCU, until tdb_table_release().
+ * A dropped table refuses further writes with -ENOENT and is freed, with
+ * every record at once, after its last holder and reader are gone.
+ *
+ * Limits.  Table names are 1 to TDB_NAME_MAX - 1 characters of
+ * [A-Za-z0-9_.-] (-EINVAL otherwise); keys are 1 to TDB_KEY_MAX bytes
+ * (-EINVAL for an empty key, -E2BIG past the limit), values 0 to
+ * TDB_VAL_MAX bytes (-E2BIG past it).
+ */
+#ifndef TDB_CORE_TABLE_H
+#define TDB_CORE_TABLE_H
+
+#include "port.h"
+#include "index.h"
+
+#define TDB_NAME_MAX 64
+
+struct tdb_table;
+
+/* All tables of one owner. */
+struct tdb_db {
+	port_mutex_t lock;		/* serialises create and drop */
+	struct tdb_table *tables;	/* RCU list, newest first */
+	unsigned int ntables;
+};
+
+struct tdb_table_opts {
+	u64 quota;		/* bytes of records and index; 0: no limit */
+	u32 uid, gid, mode;	/* owner and permission bits, kept for hosts */
+};
+
+struct tdb_table_stats {
+	u64 records;
+	u64 mem_bytes;		/* live records (rounded to their size class)
+				 * plus the index */
+	u64 quota;		/* 0: no limit */
+	u64 heap_bytes;		/* pages the table's heap holds right now */
+	u32 index_buckets;
+};
+
+/* Flags for tdb_table_put(); without either, put inserts or replaces. */
+#define TDB_PUT_CREATE 0x1	/* fail with -EEXIST if the key exists */
+#define TDB_PUT_REPLACE 0x2	/* fail with -ENOENT if it does not */
+
+int tdb_db_init(struct tdb_db *db);
+/* Drops every table.  No other thread may use @db any more. */
+void tdb_db_fini(struct tdb_db *db);
+
+/* 0, -EINVAL (bad name), -EEXIST or -ENOMEM. */
+int tdb_table_create(struct tdb_db *db, const char *name,
+		     const struct tdb_table_opts *opts);
+/*
+ * Unlinks the table, waits for its readers and holders to finish and frees
+ * it.  Sleeps; must not be called inside rcu_read_lock() or while holding
+ * the table.  0 or -ENOENT.
+ */
+int tdb_table_drop(struct tdb_db *db, const char *name);
+
+/* The table called @name, or NULL.  Call inside rcu_read_lock(). */
+struct tdb_table *tdb_table_find(struct tdb_db *db, const char *name);
+/* Keeps a table found inside rcu_read_lock() alive outside of it. */
+void tdb_table_hold(struct tdb_table *t);
+void tdb_table_release(struct tdb_table *t);
+
+/*
+ * Calls @fn for each table until it returns non-zero, which is returned.
+ * @fn runs inside rcu_read_lock() and must not sleep.
+ */
+int tdb_db_for_each(struct tdb_db *db,
+		    int (*fn)(void *arg, struct tdb_table *t), void *arg);
+
+const char *tdb_table_name(const struct tdb_table *t);
+void tdb_table_opts(const struct tdb_table *t, struct tdb_table_opts *opts);
+void tdb_table_stats(const struct tdb_table *t, struct tdb_table_stats *st);
+
+/*
+ * The record holding @key, or NULL; -EINVAL/-E2BIG keys find nothing.
+ * Call inside rcu_read_lock(); the record stays readable until the
+ * matching rcu_read_unlock().
+ */
+const struct tdb_rec *tdb_table_lookup(struct tdb_table *t, const void *key,
+				       u32 klen);
+
+/*
+ * Copies the value of @key into @buf (at most @cap bytes) and stores its
+ * full length in @vlen, so that a caller whose buffer was too small can
+ * tell and retry.  0, -ENOENT, -EINVAL or -E2BIG (key).
+ */
+int tdb_table_read(struct tdb_table *t, const void *key, u32 klen, void *buf,
+		   u32 cap, u32 *vlen);
+
+/*
+ * Inserts or replaces @key with @val.  0, -EINVAL (empty key, both flags),
+ * -E2BIG, -EEXIST (TDB_PUT_CREATE), -ENOENT (TDB_PUT_REPLACE, or the table
+ * was dropped), -ENOSPC (quota) or -ENOMEM.
+ */
+int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
+		  const void *val, u32 vlen, unsigned int flags);
+
+/* 0, -ENOENT, -EINVAL or -E2BIG. */
+int tdb_table_delete(struct tdb_table *t, const void *key, u32 klen);
+
+/*
+ * Hands records retired by earlier writes to RCU now instead of when their
+ * batch fills.  Hosts call it when a burst of writes ends.
+ */
+void tdb_table_flush(struct tdb_table *t);
+
+/*
+ * A scan position: the last record returned.  A record that is present
+ * for the whole scan is returned exactly once, whatever is written
+ * meanwhile; records added or removed during the scan may or may not be.
+ * Order is the index's (hash) order, not key order.
+ */
+struct tdb_cursor {
+	u32 so_key;
+	u32 klen;
+	bool done;
+	u8 key[TDB_KEY_MAX];
+};
+
+void tdb_cursor_init(struct tdb_cursor *c);
+
+/*
+ * Returns records after the cursor to @fn, one at a time, under RCU.  @fn
+ * returns 0 to take the record (the cursor moves past it), a positive
+ * value to stop before it (for a full buffer; the same record comes first
+ * next time), or -errno to abort.  The scan drops and retakes RCU every
+ * so often, so a long scan never holds up reclamation.  Returns 0 at the
+ * end of the table (and sets c->done), the positive value of @fn, or its
+ * error.
+ */
+int tdb_table_scan(struct tdb_table *t, struct tdb_cursor *c,
+		   int (*fn)(void *arg, const struct tdb_rec *rec), void *arg);
+
+#endif /* TDB_CORE_TABLE_H */

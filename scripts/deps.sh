@@ -1,0 +1,39 @@
+#!/bin/sh
+# Installs the Debian packages that a make target needs, and does nothing
+# when they are already there.  Usage: scripts/deps.sh GROUP...
+#   build  compiler, liburcu, libmnl
+#   test   CMocka and what the tests drive
+#   bench  the peers that the benchmarks compare against
+set -eu
+
+pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev"
+pkgs_test="libcmocka-dev"
+pkgs_bench="liblmdb-dev"
+
+want=""
+for group in "$@"; do
+	case "$group" in
+	build) want="$want $pkgs_build" ;;
+	test) want="$want $pkgs_build $pkgs_test" ;;
+	bench) want="$want $pkgs_build $pkgs_bench" ;;
+	*) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps.sh: installing$missing" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

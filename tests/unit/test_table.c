@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Unit tests of core/table.c: the registry, writes and their flags, every
+ * size boundary, quotas, memory accounting, scans under concurrent writes
+ * and drops under concurrent readers.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pool.h"
+#include "table.h"
+
+static struct tdb_db db;
+
+static int setup(void **state)
+{
+	(void)state;
+	return tdb_db_init(&db);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tdb_db_fini(&db);
+	return 0;
+}
+
+static struct tdb_table *table(const char *name)
+{
+	struct tdb_table *t;
+
+	rcu_read_lock();
+	t = tdb_table_find(&db, name);
+	rcu_read_unlock();
+	return t;
+}
+
+static struct tdb_table *new_table(const char *name, u64 quota)
+{
+	struct tdb_table_opts o = { .quota = quota, .mode = 0600 };
+
+	assert_int_equal(tdb_table_create(&db, name, &o), 0);
+	return table(name);
+}
+
+static void put_u64(struct tdb_table *t, u64 k, u64 v)
+{
+	assert_int_equal(tdb_table_put(t, &k, sizeof(k), &v, sizeof(v), 0), 0);
+}
+
+static int get_u64(struct tdb_table *t, u64 k, u64 *v)
+{
+	u32 vlen = 0;
+	int err = tdb_table_read(t, &k, sizeof(k), v, sizeof(*v), &vlen);
+
+	if (!err)
+		assert_int_equal(vlen, sizeof(*v));
+	return err;
+}
+
+static int count_table(void *arg, struct tdb_table *t)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_registry(void **state)
+{
+	char name[TDB_NAME_MAX + 1];
+	int n = 0;
+
+	assert_int_equal(tdb_table_create(&db, "a", NULL), 0);
+	assert_int_equal(tdb_table_create(&db, "a", NULL), -EEXIST);
+	assert_int_equal(tdb_table_create(&db, "b.c-d_9", NULL), 0);
+	assert_int_equal(tdb_table_create(&db, "", NULL), -EINVAL);
+	assert_int_equal(tdb_table_create(&db, "sp ace", NULL), -EINVAL);
+	assert_int_equal(tdb_table_create(&db, "sl/ash", NULL), -EINVAL);
+	memset(name, 'x', sizeof(name));
+	name[TDB_NAME_MAX - 1] = 0;
+	assert_int_equal(tdb_table_create(&db, name, NULL), 0);
+	name[TDB_NAME_MAX - 1] = 'x';
+	name[TDB_NAME_MAX] = 0;
+	assert_int_equal(tdb_table_create(&db, name, NULL), -EINVAL);
+
+	assert_int_equal(tdb_db_for_each(&db, count_table, &n), 0);
+	assert_int_equal(n, 3);
+	assert_non_null(table("a"));
+	assert_string_equal(tdb_table_name(table("a")), "a");
+	assert_null(table("nope"));
+	assert_int_equal(tdb_table_drop(&db, "a"), 0);
+	assert_int_equal(tdb_table_drop(&db, "a"), -ENOENT);
+	assert_null(table("a"));
+	assert_int_equal(db.ntables, 2);
+}
+
+static void test_put_get_delete(void **state)
+{
+	struct tdb_table *t = new_table("kv", 0);
+	struct tdb_table_stats st;
+	u64 v = 0, one = 1;
+	int i;
+
+	for (i = 0; i < 1000; i++)
+		put_u64(t, i, i * 3);
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(get_u64(t, i, &v), 0);
+		assert_int_equal(v, i * 3);
+	}
+	assert_int_equal(get_u64(t, 1000, &v), -ENOENT);
+	tdb_table_stats(t, &st);
+	assert_int_equal(st.records, 1000);
+
+	/* Flags. */
+	assert_int_equal(tdb_table_put(t, &one, 8, &one, 8, TDB_PUT_CREATE),
+			 -EEXIST);
+	v = 1001;
+	assert_int_equal(tdb_table_put(t, &v, 8, &one, 8, TDB_PUT_REPLACE),
+			 -ENOENT);
+	assert_int_equal(tdb_table_put(t, &v, 8, &one, 8,
+				       TDB_PUT_CREATE | TDB_PUT_REPLACE),
+			 -EINVAL);
+	assert_int_equal(tdb_table_put(t, &v, 8, &one, 8, 0x80), -EINVAL);
+	assert_int_equal(tdb_table_put(t, &v, 8, &one, 8, TDB_PUT_CREATE), 0);
+	assert_int_equal(tdb_table_put(t, &one, 8, &v, 8, TDB_PUT_REPLACE), 0);
+	assert_int_equal(get_u64(t, 1, &v), 0);
+	assert_int_equal(v, 1001);
+
+	for (i = 0; i < 1000; i += 2) {
+		u64 k = i;
+
+		assert_int_equal(tdb_table_delete(t, &k, 8), 0);
+		assert_int_equal(tdb_table_delete(t, &k, 8), -ENOENT);
+	}
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(get_u64(t, i, &v), i % 2 ? 0 : -ENOENT);
+	tdb_table_stats(t, &st);
+	assert_int_equal(st.records, 501);
+}
+
+static void test_boundaries(void **state)
+{
+	struct tdb_table *t = new_table("bounds", 0);
+	size_t big = TDB_VAL_MAX + 1;
+	u8 *key = malloc(TDB_KEY_MAX + 1), *val = malloc(big), *out;
+	u32 vlen = 0;
+
+	out = malloc(big);
+	memset(key, 'k', TDB_KEY_MAX + 1);
+	for (size_t i = 0; i < big; i++)
+		val[i] = (u8)(i * 7);
+
+	assert_int_equal(tdb_table_put(t, key, 0, val, 1, 0), -EINVAL);
+	assert_int_equal(tdb_table_put(t, NULL, 4, val, 1, 0), -EINVAL);
+	assert_int_equal(tdb_table_put(t, key, TDB_KEY_MAX + 1, val, 1, 0),
+			 -E2BIG);
+	assert_int_equal(tdb_table_put(t, key, 8, val, TDB_VAL_MAX + 1, 0),
+			 -E2BIG);
+	assert_int_equal(tdb_table_read(t, key, 0, out, 8, &vlen), -EINVAL);
+	assert_int_equal(tdb_table_read(t, key, TDB_KEY_MAX + 1, out, 8, &vlen),
+			 -E2BIG);
+	assert_int_equal(tdb_table_delete(t, key, 0), -EINVAL);
+	assert_int_equal(tdb_table_delete(t, key, TDB_KEY_MAX + 1), -E2BIG);
+
+	/* The largest key with the largest value, and an empty value. */
+	assert_int_equal(tdb_table_put(t, key, TDB_KEY_MAX, val, TDB_VAL_MAX,
+				       0), 0);
+	assert_int_equal(tdb_table_read(t, key, TDB_KEY_MAX, out, big, &vlen),
+			 0);
+	assert_int_equal(vlen, TDB_VAL_MAX);
+	assert_memory_equal(out, val, TDB_VAL_MAX);
+	assert_int_equal(tdb_table_put(t, key, 1, val, 0, 0), 0);
+	assert_int_equal(tdb_table_read(t, key, 1, out, big, &vlen), 0);
+	assert_int_equal(vlen, 0);
+
+	/* A short buffer still learns the full length. */
+	assert_int_equal(tdb_table_read(t, key, TDB_KEY_MAX, out, 10, &vlen),
+			 0);
+	assert_int_equal(vlen, TDB_VAL_MAX);
+	assert_memory_equal(out, val, 10);
+
+	/* Replacing a large value by a small one and back. */
+	assert_int_equal(tdb_table_put(t, key, TDB_KEY_MAX, val, 3, 0), 0);
+	assert_int_equal(tdb_table_read(t, key, TDB_KEY_MAX, out, big, &vlen),
+			 0);
+	assert_int_equal(vlen, 3);
+	assert_int_equal(tdb_table_put(t, key, TDB_KEY_MAX, val + 1,
+				       TDB_VAL_MAX, 0), 0);
+	assert_int_equal(tdb_table_read(t, key, TDB_KEY_MAX, out, big, &vlen),
+			 0);
+	assert_memory_equal(out, val + 1, TDB_VAL_MAX);
+	assert_int_equal(tdb_table_delete(t, key, TDB_KEY_MAX), 0);
+	free(key);
+	free(val);
+	free(out);
+}
+
+static void test_quota(void **state)
+{
+	const u64 quota = 256 * 1024;
+	struct tdb_table *t = new_table("quota", quota);
+	struct tdb_table_stats st;
+	char val[100] = { 0 };
+	u64 k, n = 0, v;
+	int err;
+
+	for (k = 0;; k++) {
+		err = tdb_table_put(t, &k, 8, val, sizeof(val), 0);
+		if (err)
+			break;
+		n++;
+	}
+	assert_int_equal(err, -ENOSPC);
+	assert_true(n > 1000);
+	tdb_table_stats(t, &st);
+	assert_int_equal(st.records, n);
+	assert_true(st.mem_bytes <= quota);
+	/* Another record of the same size would not have fitted. */
+	assert_true(st.mem_bytes + tdb_heap_usable(16 + 8 + sizeof(val)) >
+		    quota);
+	/* Nothing stored before the refusal was lost. */
+	for (k = 0; k < n; k++)
+		assert_int_equal(tdb_table_read(t, &k, 8, &v, 8, &(u32){ 0 }),
+				 0);
+	/* Same-size replaces still work at the limit; growth does not. */
+	k = 0;
+	assert_int_equal(tdb_table_put(t, &k, 8, val, sizeof(val), 0), 0);
+	assert_int_equal(tdb_table_put(t, &k, 8, val, 8, 0), 0);
+	assert_int_equal(tdb_table_put(t, &k, 8, val, 4000, 0), -ENOSPC);
+	/* Deleting makes room again. */
+	for (k = 0; k < 10; k++)
+		assert_int_equal(tdb_table_delete(t, &k, 8), 0);
+	k = n;
+	assert_int_equal(tdb_table_put(t, &k, 8, val, sizeof(val), 0), 0);
+}
+
+static void test_memory_accounting(void **state)
+{
+	struct tdb_table *t = new_table("mem", 0);
+	struct tdb_table_stats st0, st;
+	char val[100] = { 0 };
+	u64 k;
+
+	tdb_table_stats(t, &st0);
+	for (k = 0; k < 10000; k++)
+		assert_int_equal(tdb_table_put(t, &k, 8, val, sizeof(val), 0),
+				 0);
+	tdb_table_stats(t, &st);
+	assert_true(st.mem_bytes >= st0.mem_bytes + 10000 * (16 + 8 + 100));
+	assert_true(st.heap_bytes >= 10000 * (16 + 8 + 100));
+	for (k = 0; k < 10000; k++)
+		assert_int_equal(tdb_table_delete(t, &k, 8), 0);
+	tdb_table_stats(t, &st);
+	assert_int_equal(st.records, 0);
+	/* Only the index heads remain accounted. */
+	assert_true(st.mem_bytes < 16 * 2 * (u64)st.index_buckets + 64);
+
+	/* Replacing one key over and over does not grow the heap. */
+	for (k = 0; k < 200000; k++)
+		assert_int_equal(tdb_table_put(t, "same", 4, &k, 8, 0), 0);
+	tdb_table_flush(t);
+	rcu_barrier();
+	tdb_table_stats(t, &st);
+	assert_int_equal(st.records, 1);
+	assert_true(st.heap_bytes < 4 << 20);
+}
+
+struct scan_state {
+	u8 *seen;	/* per key: times returned */
+	u64 nkeys;
+	u64 stop_every;	/* stop (return 1) after this many, 0: never */
+	u64 taken;
+};
+
+static int scan_take(void *arg, const struct tdb_rec *r)
+{
+	struct scan_state *s = arg;
+	u64 k;
+
+	if (s->stop_every && s->taken && s->taken % s->stop_every == 0) {
+		s->stop_every = s->stop_every + 1;	/* vary the stops */
+		return 1;
+	}
+	assert_int_equal(tdb_rec_klen(r), 8);
+	memcpy(&k, tdb_rec_key(r), 8);
+	if (k < s->nkeys)
+		s->seen[k]++;
+	s->taken++;
+	return 0;
+}
+
+static void test_scan_static(void **state)
+{
+	struct tdb_table *t = new_table("scan", 0);
+	struct scan_state s = { .nkeys = 50000 };
+	struct tdb_cursor *c = malloc(sizeof(*c));
+	int ret, calls = 0;
+	u64 k;
+
+	s.seen = calloc(s.nkeys, 1);
+	for (k = 0; k < s.nkeys; k++)
+		put_u64(t, k, k);
+	tdb_cursor_init(c);
+	s.stop_every = 997;
+	do {
+		ret = tdb_table_scan(t, c, scan_take, &s);
+		assert_true(ret >= 0);
+		calls++;
+	} while (!c->done);
+	assert_true(calls > 40);
+	assert_int_equal(s.taken, s.nkeys);
+	for (k = 0; k < s.nkeys; k++)
+		assert_int_equal(s.seen[k], 1);
+	/* A finished cursor stays finished. */
+	assert_int_equal(tdb_table_scan(t, c, scan_take, &s), 0);
+	assert_int_equal(s.taken, s.nkeys);
+	free(s.seen);
+	free(c);
+}
+
+struct writer_arg {
+	struct tdb_table *t;
+	u64 base, n;
+	volatile int *stop;
+	u64 writes;
+};
+
+/* Churns keys [base, base + n): inserts, replaces and deletes. */
+static void *churn(void *p)
+{
+	struct writer_arg *w = p;
+	u64 i = 0;
+
+	rcu_register_thread();
+	while (!*w->stop) {
+		u64 k = w->base + (i * 7919) % w->n, v = i;
+
+		if (i % 3 == 2)
+			tdb_table_delete(w->t, &k, 8);
+		else
+			tdb_table_put(w->t, &k, 8, &v, 8, 0);
+		i++;
+	}
+	w->writes = i;
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_scan_concurrent(void **state)
+{
+	struct tdb_table *t = new_table("scan2", 0);
+	struct scan_state s = { .nkeys = 100000 };
+	struct tdb_cursor *c = malloc(sizeof(*c));
+	struct writer_arg w[2];
+	pthread_t th[2];
+	volatile int stop = 0;
+	int round, i;
+	u64 k;
+
+	s.seen = calloc(s.nkeys, 1);
+	for (k = 0; k < s.nkeys; k++)
+		put_u64(t, k, k);
+	for (i = 0; i < 2; i++) {
+		w[i] = (struct writer_arg){ .t = t, .base = s.nkeys + i * 200000,
+					    .n = 200000, .stop = &stop };
+		assert_int_equal(pthread_create(&th[i], NULL, churn, &w[i]), 0);
+	}
+	for (round = 0; round < 3; round++) {
+		memset(s.seen, 0, s.nkeys);
+		s.stop_every = 101;
+		tdb_cursor_init(c);
+		while (!c->done)
+			assert_true(tdb_table_scan(t, c, scan_take, &s) >= 0);
+		for (k = 0; k < s.nkeys; k++)
+			if (s.seen[k] != 1)
+				fail_msg("round %d: stable key %llu seen %u times",
+					 round, (unsigned long long)k, s.seen[k]);
+	}
+	stop = 1;
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		assert_true(w[i].writes > 1000);
+	}
+	free(s.seen);
+	free(c);
+}
+
+struct reader_arg {
+	volatile int *stop;
+	u64 reads, hits;
+};
+
+/* Looks the table "victim" up and reads from it until told to stop. */
+static void *reader(void *p)
+{
+	struct reader_arg *r = p;
+	u64 k = 0, v;
+
+	rcu_register_thread();
+	while (!*r->stop) {
+		struct tdb_table *t;
+
+		rcu_read_lock();
+		t = tdb_table_find(&db, "victim");
+		if (t)
+			tdb_table_hold(t);
+		rcu_read_unlock();
+		if (t) {
+			if (!get_u64(t, k++ % 1000, &v))
+				r->hits++;
+			v = k;
+			tdb_table_put(t, &k, 8, &v, 8, 0);
+			tdb_table_release(t);
+		}
+		r->reads++;
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_drop_under_readers(void **state)
+{
+	struct reader_arg r[3] = { 0 };
+	volatile int stop = 0;
+	pthread_t th[3];
+	int i, round;
+	u64 k;
+
+	for (i = 0; i < 3; i++) {
+		r[i].stop = &stop;
+		assert_int_equal(pthread_create(&th[i], NULL, reader, &r[i]), 0);
+	}
+	for (round = 0; round < 20; round++) {
+		struct tdb_table *t = new_table("victim", 0);
+
+		for (k = 0; k < 1000; k++)
+			put_u64(t, k, k);
+		usleep(2000);
+		assert_int_equal(tdb_table_drop(&db, "victim"), 0);
+	}
+	stop = 1;
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		assert_true(r[i].hits > 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_registry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_get_delete, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_boundaries, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_accounting, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_scan_static, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_scan_concurrent, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_drop_under_readers, setup,
+						teardown),
+	};
+	int ret;
+
+	rcu_register_thread();
+	tdb_pcache_init();
+	ret = cmocka_run_group_tests_name("table", tests, NULL, NULL);
+	tdb_pcache_fini();
+	rcu_unregister_thread();
+	return ret;
+}
