@@ -1,9 +1,10 @@
 # tdb - top-level build.
 #
-#   make            build everything (engine, tests, benchmarks)
+#   make            build everything: engine, tdbd, libtdb, tdbcli, tests,
+#                   benchmarks
 #   make test       build and run every test, plain and under ASan/UBSan
 #   make bench      run the benchmarks
-#   make run        the main job: build and demonstrate the engine
+#   make run        the main job: build, start tdbd, show tdbcli against it
 #
 # Objects go to $(O) (default build/); the sanitizer build to build/san.
 
@@ -13,7 +14,7 @@ OPT ?= -O2
 CFLAGS += $(OPT) -g -std=gnu11 -pthread -fno-strict-aliasing \
 	  -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -MMD -MP
 CPPFLAGS += -D_GNU_SOURCE -Icore -Iinclude
-LDLIBS_CORE := -lurcu -lurcu-common -pthread
+LDLIBS_CORE := -lmnl -lurcu -lurcu-common -pthread
 ifdef SAN
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined
@@ -22,13 +23,26 @@ endif
 
 CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(O)/%.o)
+TDBD_SRC := $(wildcard tdbd/*.c)
+TDBD_OBJ := $(TDBD_SRC:%.c=$(O)/%.o)
+LIB_SRC := $(wildcard libtdb/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
+CLI_SRC := $(wildcard cli/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(O)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:%.c=$(O)/%)
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+INTEG_BIN := $(INTEG_SRC:%.c=$(O)/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
 
-.PHONY: all deps deps-test deps-bench test unit unit-san bench run clean
-all: deps $(O)/libtdbcore.a $(UNIT_BIN) $(BENCH_BIN)
+LIBTDB_SONAME := libtdb.so.1
+PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
+	 $(if $(LIB_SRC),$(O)/libtdb/libtdb.a $(O)/libtdb/$(LIBTDB_SONAME))
+
+.PHONY: all deps deps-test deps-bench test unit integration cli-test \
+	test-plain test-san bench run clean
+all: deps $(O)/libtdbcore.a $(PROGS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
 
 deps:
 	@scripts/deps.sh build
@@ -41,35 +55,66 @@ $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# libtdb is linked into shared objects: position-independent code.
+$(O)/libtdb/%.o: libtdb/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
 $(O)/libtdbcore.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^
+
+$(O)/libtdb/libtdb.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(O)/libtdb/$(LIBTDB_SONAME): $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(LIBTDB_SONAME) $^ -o $@ -lmnl
+	ln -sf $(LIBTDB_SONAME) $(O)/libtdb/libtdb.so
+
+$(O)/tdbd/tdbd: $(TDBD_OBJ) $(O)/libtdbcore.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_CORE)
+
+$(O)/cli/tdbcli: $(CLI_OBJ) $(O)/libtdb/libtdb.a
+	$(CC) $(LDFLAGS) $^ -o $@ -lmnl -ljansson
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libtdbcore.a
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(LDLIBS_CORE)
 
-$(O)/bench/%: $(O)/bench/%.o $(O)/libtdbcore.a
+$(O)/tests/integration/%: $(O)/tests/integration/%.o $(O)/libtdb/libtdb.a
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lmnl
+
+$(O)/bench/%: $(O)/bench/%.o $(O)/libtdbcore.a $(if $(LIB_SRC),$(O)/libtdb/libtdb.a)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_CORE) -lm
 
-unit: deps-test $(UNIT_BIN)
+unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(O) $(UNIT_BIN)
 
-unit-san:
-	@$(MAKE) --no-print-directory O=build/san SAN=1 OPT=-O1 unit
+integration: $(PROGS) $(INTEG_BIN)
+	@if [ -n "$(INTEG_BIN)" ]; then \
+		tests/integration/run.sh $(O) $(INTEG_BIN); fi
+
+cli-test: $(PROGS)
+	@if [ -x tests/cli/run.sh ]; then tests/cli/run.sh $(O); fi
+
+test-plain: unit integration cli-test
+
+test-san:
+	@$(MAKE) --no-print-directory O=build/san SAN=1 OPT=-O1 unit integration
 
 test: deps-test
-	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory test-plain
+	@$(MAKE) --no-print-directory test-san
 	@tests/check-core-includes.sh
 
 bench: deps-bench $(BENCH_BIN)
 	$(O)/bench/alloc
 	$(O)/bench/index
 
-run: deps $(O)/bench/index $(O)/bench/alloc
-	$(O)/bench/index --quick
-	$(O)/bench/alloc --quick
+run: deps all
+	@scripts/run.sh $(O)
 
 clean:
 	rm -rf build
+
+.SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -301,6 +301,7 @@ void tdb_table_stats(const struct tdb_table *t, struct tdb_table_stats *st)
 	st->mem_bytes = READ_ONCE(t->rec_bytes) + READ_ONCE(t->index.bytes);
 	st->quota = t->opts.quota;
 	st->heap_bytes = tdb_heap_size(t->heap);
+	st->index_bytes = READ_ONCE(t->index.bytes);
 	st->index_buckets = 1U << READ_ONCE(t->index.size_log);
 }
 
@@ -313,6 +314,33 @@ const struct tdb_rec *tdb_table_lookup(struct tdb_table *t, const void *key,
 		return NULL;
 	tdb_index_key(&t->index, &k, key, klen);
 	return tdb_index_lookup(&t->index, &k);
+}
+
+/* Keys the index hashes and walks together. */
+#define TDB_LOOKUP_CHUNK 32
+
+void tdb_table_lookup_batch(struct tdb_table *t, unsigned int n,
+			    const void *const *keys, const u32 *klens,
+			    const struct tdb_rec **out)
+{
+	struct tdb_key k[TDB_LOOKUP_CHUNK];
+	struct tdb_rec *found[TDB_LOOKUP_CHUNK];
+	unsigned int at[TDB_LOOKUP_CHUNK];
+	unsigned int i = 0, m, j;
+
+	while (i < n) {
+		/* Invalid keys find nothing and take no place in the batch. */
+		for (m = 0; i < n && m < TDB_LOOKUP_CHUNK; i++) {
+			out[i] = NULL;
+			if (tdb_key_check(keys[i], klens[i]))
+				continue;
+			tdb_index_key(&t->index, &k[m], keys[i], klens[i]);
+			at[m++] = i;
+		}
+		tdb_index_lookup_batch(&t->index, m, k, found);
+		for (j = 0; j < m; j++)
+			out[at[j]] = found[j];
+	}
 }
 
 int tdb_table_read(struct tdb_table *t, const void *key, u32 klen, void *buf,

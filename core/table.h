@@ -41,6 +41,8 @@ struct tdb_db {
 struct tdb_table_opts {
 	u64 quota;		/* bytes of records and index; 0: no limit */
 	u32 uid, gid, mode;	/* owner and permission bits, kept for hosts */
+	u32 key_type;		/* enum tdb_key_type, kept for clients */
+	u32 durability;		/* enum tdb_durability */
 };
 
 struct tdb_table_stats {
@@ -49,12 +51,18 @@ struct tdb_table_stats {
 				 * plus the index */
 	u64 quota;		/* 0: no limit */
 	u64 heap_bytes;		/* pages the table's heap holds right now */
+	u64 index_bytes;	/* the index's bucket heads */
 	u32 index_buckets;
 };
 
-/* Flags for tdb_table_put(); without either, put inserts or replaces. */
+/*
+ * Flags for tdb_table_put(); without either, put inserts or replaces.  The
+ * same values travel on the wire (tdb/proto.h).
+ */
+#ifndef TDB_PUT_CREATE
 #define TDB_PUT_CREATE 0x1	/* fail with -EEXIST if the key exists */
 #define TDB_PUT_REPLACE 0x2	/* fail with -ENOENT if it does not */
+#endif
 
 int tdb_db_init(struct tdb_db *db);
 /* Drops every table.  No other thread may use @db any more. */
@@ -94,6 +102,15 @@ void tdb_table_stats(const struct tdb_table *t, struct tdb_table_stats *st);
  */
 const struct tdb_rec *tdb_table_lookup(struct tdb_table *t, const void *key,
 				       u32 klen);
+
+/*
+ * Looks up @n keys at once, overlapping their cache misses: out[i] is what
+ * tdb_table_lookup(keys[i], klens[i]) would return.  Call inside
+ * rcu_read_lock().
+ */
+void tdb_table_lookup_batch(struct tdb_table *t, unsigned int n,
+			    const void *const *keys, const u32 *klens,
+			    const struct tdb_rec **out);
 
 /*
  * Copies the value of @key into @buf (at most @cap bytes) and stores its

@@ -6,7 +6,7 @@
 #   bench  the peers that the benchmarks compare against
 set -eu
 
-pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev"
+pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev libjansson-dev"
 pkgs_test="libcmocka-dev"
 pkgs_bench="liblmdb-dev"
 

@@ -207,12 +207,12 @@ static void test_quota(void **state)
 	const u64 quota = 256 * 1024;
 	struct tdb_table *t = new_table("quota", quota);
 	struct tdb_table_stats st;
-	char val[100] = { 0 };
+	char val[4000] = { 0 };
 	u64 k, n = 0, v;
 	int err;
 
 	for (k = 0;; k++) {
-		err = tdb_table_put(t, &k, 8, val, sizeof(val), 0);
+		err = tdb_table_put(t, &k, 8, val, 100, 0);
 		if (err)
 			break;
 		n++;
@@ -223,7 +223,7 @@ static void test_quota(void **state)
 	assert_int_equal(st.records, n);
 	assert_true(st.mem_bytes <= quota);
 	/* Another record of the same size would not have fitted. */
-	assert_true(st.mem_bytes + tdb_heap_usable(16 + 8 + sizeof(val)) >
+	assert_true(st.mem_bytes + tdb_heap_usable(16 + 8 + 100) >
 		    quota);
 	/* Nothing stored before the refusal was lost. */
 	for (k = 0; k < n; k++)
@@ -231,14 +231,14 @@ static void test_quota(void **state)
 				 0);
 	/* Same-size replaces still work at the limit; growth does not. */
 	k = 0;
-	assert_int_equal(tdb_table_put(t, &k, 8, val, sizeof(val), 0), 0);
+	assert_int_equal(tdb_table_put(t, &k, 8, val, 100, 0), 0);
 	assert_int_equal(tdb_table_put(t, &k, 8, val, 8, 0), 0);
 	assert_int_equal(tdb_table_put(t, &k, 8, val, 4000, 0), -ENOSPC);
 	/* Deleting makes room again. */
 	for (k = 0; k < 10; k++)
 		assert_int_equal(tdb_table_delete(t, &k, 8), 0);
 	k = n;
-	assert_int_equal(tdb_table_put(t, &k, 8, val, sizeof(val), 0), 0);
+	assert_int_equal(tdb_table_put(t, &k, 8, val, 100, 0), 0);
 }
 
 static void test_memory_accounting(void **state)
