@@ -18,21 +18,47 @@
  *   -E2BIG    key over 1024 bytes or value over 1 MiB
  *   -EINVAL   an empty key, a bad table name or flags
  *   -ENOSPC   the table's quota is full
- *   -EPROTO   the owner speaks another protocol version
+ *   -EPROTO   the owner speaks another protocol version, or sent
+ *             something malformed (libtdb checks every length and
+ *             attribute it receives and never trusts the shared rings)
  *   -ECONNRESET, -EPIPE   the owner closed the connection (it stopped, or
  *             found this client's frames malformed); reconnect
+ *   -ECHILD   the connection was opened by another process (see fork())
+ *
+ * A connection that failed with -EPROTO, -ECONNRESET or -EPIPE is broken
+ * for good: every later call on it returns the same error, until
+ * tdb_close().  Other errors (-ENOENT, -EINVAL, -EACCES...) concern one
+ * call only.  Arguments are checked before anything is sent: a key over
+ * 1024 bytes or a value over 1 MiB fails with -E2BIG, an empty key or a
+ * table name that is empty or 64 bytes or longer with -EINVAL, and the
+ * connection goes on.
+ *
+ * Blocking.  Calls that wait for the owner spin for about 20 us, then
+ * sleep in poll() until the owner wakes them; a signal does not interrupt
+ * them (EINTR is retried) and there is no timeout: a call returns when the
+ * owner answers or closes the connection.  Busy clients exchange frames
+ * with the owner without a system call per operation.
  *
  * Threads.  A struct tdb, and the batches and scans made from it, belong
  * to one thread at a time: calls on one connection from several threads
- * need the caller's own lock.  Connections are cheap: give each thread its
- * own.  Different connections are fully independent.
+ * need the caller's own lock.  Connections are cheap (one socket, two
+ * eventfds and a shared mapping of a few MiB): give each thread its own.
+ * Different connections are fully independent.  tdb_strerror() may be
+ * called from any thread.
+ *
+ * Mixing calls.  On one connection, synchronous calls, scans and any
+ * number of batches may be interleaved freely: every answer carries the
+ * sequence number of its request and reaches the call or batch that waits
+ * for it, whatever arrives first.
  *
  * fork().  A child must not use its parent's connections: the rings are
  * shared memory and both processes would write the same frames.  The child
  * calls tdb_close() on inherited connections (which unmaps them without
  * disturbing the parent's session) and connects anew.  libtdb detects a
  * connection used by a process other than the one that opened it and fails
- * the call with -ECHILD.
+ * the call with -ECHILD (through pthread_atfork(): a child made by a raw
+ * clone() system call is not detected).  Batches and scans of such a
+ * connection are freed with it.
  */
 #ifndef TDB_TDB_H
 #define TDB_TDB_H
@@ -49,24 +75,36 @@ extern "C" {
 struct tdb;
 
 /*
- * Connects to the owner.  @path NULL means the TDB_SOCKET environment
- * variable, else TDB_DEFAULT_SOCKET.  0 or -errno (-ENOENT or
- * -ECONNREFUSED when no owner listens there, -EPROTO on a version
- * mismatch).
+ * Connects to the owner.  @path NULL (or "") means the TDB_SOCKET
+ * environment variable, else TDB_DEFAULT_SOCKET.  0 with *@out set, or
+ * -errno with *@out NULL (-ENOENT or -ECONNREFUSED when no owner listens
+ * there, -EACCES when the socket may not be opened, -ENAMETOOLONG for a
+ * path longer than a socket address holds, -EPROTO on a version mismatch
+ * or a malformed welcome).  The descriptors it holds are close-on-exec.
  */
 int tdb_connect(const char *path, struct tdb **out);
 
-/* Ends the connection and frees it, with its batches and scans. */
+/*
+ * Ends the connection and frees it, with its batches and scans: pointers
+ * to those are invalid afterwards (do not tdb_batch_free() or
+ * tdb_scan_close() them).  Operations sent and not answered are
+ * abandoned; the owner still runs what it has received.  NULL is a no-op.
+ */
 void tdb_close(struct tdb *db);
 
-/* A static string explaining a negative errno value from libtdb. */
+/*
+ * A static string explaining a negative errno value from libtdb, in the
+ * terms of this library for the values listed above and as strerror()
+ * for the others; positive values are taken as their negation.
+ * Thread-safe; never NULL.
+ */
 const char *tdb_strerror(int err);
 
 /* Tables. */
 
 struct tdb_create_opts {
 	uint64_t quota;		/* bytes; 0: no limit */
-	uint32_t mode;		/* permission bits; 0: 0600 */
+	uint32_t mode;		/* permission bits, at most 0777; 0: 0600 */
 	uint32_t key_type;	/* enum tdb_key_type; TDB_KEY_BYTES */
 	uint32_t durability;	/* enum tdb_durability; TDB_DUR_ASYNC */
 };
@@ -81,21 +119,34 @@ struct tdb_table_info {
 	uint32_t durability;
 };
 
-/* @opts may be NULL for the defaults. */
+/*
+ * @opts may be NULL for the defaults.  The table belongs to the caller's
+ * uid and gid.  Its mode works as a file's: read (4) allows get, scan and
+ * info, write (2) put and del, for the owner (0700 bits), the owner's
+ * group (0070) and others (0007); only the owner or root may drop it;
+ * root may do anything.  -EEXIST, -EINVAL (name: 1 to 63 characters of
+ * [A-Za-z0-9_.-]; an unknown key type or durability; mode over 0777).
+ *
+ * tdb_drop(): -ENOENT, -EACCES.  tdb_info(): fills @info; -ENOENT,
+ * -EACCES.
+ */
 int tdb_create(struct tdb *db, const char *table,
 	       const struct tdb_create_opts *opts);
 int tdb_drop(struct tdb *db, const char *table);
 int tdb_info(struct tdb *db, const char *table, struct tdb_table_info *info);
 
 /*
- * Lists the tables this uid may see into a malloc'd array that the caller
- * frees with free(); returns the number of tables or -errno.
+ * Lists the tables this uid may read into a malloc'd array that the caller
+ * frees with free() (even when there are 0 tables); returns the number of
+ * tables or -errno (then *@list is NULL).  The list travels in one
+ * message: a few thousand tables at most.
  */
 int tdb_tables(struct tdb *db, struct tdb_table_info **list);
 
 struct tdb_stats {
 	uint64_t requests;	/* served since the owner started */
-	uint64_t mem_bytes;	/* all tables */
+	uint64_t mem_bytes;	/* all tables, and the owner's buffers for
+				 * connections */
 	uint32_t tables;
 	uint32_t connections;
 };
@@ -107,38 +158,62 @@ int tdb_stats(struct tdb *db, struct tdb_stats *st);
 /*
  * Copies the value of @key into @buf (at most @cap bytes) and stores its
  * full length in *@vlen: a caller whose buffer was short learns the length
- * and can retry.  0 or -errno.
+ * and can retry (the call still returns 0; compare *@vlen with @cap).
+ * @buf may be NULL (with @cap 0) to learn the length alone, @vlen NULL
+ * when it does not matter.  0, -ENOENT (no such table or key), -EACCES,
+ * -EINVAL, -E2BIG (key) or a connection error.
  */
 int tdb_get(struct tdb *db, const char *table, const void *key, size_t klen,
 	    void *buf, size_t cap, size_t *vlen);
 
-/* As tdb_get(), into a malloc'd buffer that the caller frees. */
+/*
+ * As tdb_get(), into a malloc'd buffer that the caller frees; the buffer
+ * has one byte more than the value, set to 0, so that text values can be
+ * used as C strings.  *@val is NULL on failure.
+ */
 int tdb_get_alloc(struct tdb *db, const char *table, const void *key,
 		  size_t klen, void **val, size_t *vlen);
 
-/* @flags: 0 (insert or replace), TDB_PUT_CREATE or TDB_PUT_REPLACE. */
+/*
+ * @flags: 0 (insert or replace), TDB_PUT_CREATE or TDB_PUT_REPLACE (not
+ * both: -EINVAL).  @val may be NULL when @vlen is 0.  -ENOSPC when the
+ * table's quota is full; with a durability class of sync, returns once
+ * the write is on disk.
+ */
 int tdb_put(struct tdb *db, const char *table, const void *key, size_t klen,
 	    const void *val, size_t vlen, unsigned int flags);
 
+/* -ENOENT when the table or the key does not exist. */
 int tdb_del(struct tdb *db, const char *table, const void *key, size_t klen);
 
 /*
  * Scans.  A scan returns every record of the table that exists for its
  * whole duration exactly once, in no particular order, while others write;
  * records written meanwhile may or may not appear.  Records travel in
- * frames of many at a time.
+ * frames of many at a time: tdb_scan_next() asks the owner for the next
+ * page only when the last one is used up.  A scan holds nothing in the
+ * owner between pages, so an abandoned scan costs the owner nothing.
  */
 struct tdb_scan;
 
+/*
+ * Opens a scan and fetches its first page, so that -ENOENT (no such
+ * table) and -EACCES show here.  0 with *@out set, or -errno.
+ */
 int tdb_scan_open(struct tdb *db, const char *table, struct tdb_scan **out);
 
 /*
  * The next record: 1 with @key/@val pointing into the scan's buffer (valid
- * until the next call), 0 at the end, or -errno.
+ * until the next tdb_scan_next() or tdb_scan_close() of this scan; other
+ * calls on the connection do not disturb them), 0 at the end (and on
+ * every call after it), or -errno, which then stays the scan's answer.
+ * A value may be empty (*@vlen 0, *@val still non-NULL).  A table dropped
+ * during the scan ends it with -ENOENT.
  */
 int tdb_scan_next(struct tdb_scan *s, const void **key, size_t *klen,
 		  const void **val, size_t *vlen);
 
+/* Frees the scan; NULL is a no-op. */
 void tdb_scan_close(struct tdb_scan *s);
 
 /*
@@ -146,7 +221,23 @@ void tdb_scan_close(struct tdb_scan *s);
  * round trip each, then reap their completions.  Operations of one batch
  * may run in any order relative to each other unless they touch the same
  * key, which runs in queue order.  A batch holds at most @depth operations
- * in flight; queueing more first sends what is queued.
+ * in flight; queueing more first sends what is queued, then waits until
+ * an answer frees a slot.  Operations are packed into frames as they are
+ * queued and a frame is sent as soon as it is full, so a long stream of
+ * operations flows without tdb_batch_submit(); submit sends the last,
+ * partly filled frame.
+ *
+ * Completions.  Answers are collected as they arrive, by any call on the
+ * connection that reads them, and wait in the batch until reaped: they
+ * take memory (with a GET's value) until then, so reap regularly.  An
+ * operation's status is the owner's answer for it (-ENOENT, -EEXIST,
+ * -EACCES, -ENOSPC...); once the connection breaks, every operation still
+ * in flight completes with the connection's error, so each operation
+ * queued yields exactly one completion.
+ *
+ * Queueing functions return 0, or -errno without queueing: -EINVAL,
+ * -E2BIG (arguments, checked at once), or a connection error.  The @table
+ * name, key and value are copied when queued.
  */
 struct tdb_batch;
 
@@ -158,7 +249,17 @@ struct tdb_completion {
 	size_t vlen;
 };
 
+/*
+ * A new batch of @depth (1 to 65535) slots on @db, or NULL with errno set
+ * (EINVAL, ENOMEM, or the connection's error).  Each batch of a
+ * connection is independent; a connection holds up to 65535 of them.
+ */
 struct tdb_batch *tdb_batch_new(struct tdb *db, unsigned int depth);
+/*
+ * Frees the batch: operations queued and not sent are dropped; it first
+ * waits for the answers to those sent (they are discarded) so that the
+ * connection stays in step.  NULL is a no-op.
+ */
 void tdb_batch_free(struct tdb_batch *b);
 
 int tdb_batch_get(struct tdb_batch *b, const char *table, const void *key,
@@ -173,13 +274,17 @@ int tdb_batch_del(struct tdb_batch *b, const char *table, const void *key,
 int tdb_batch_submit(struct tdb_batch *b);
 
 /*
- * Fills up to @max completions, waiting for at least @min of them (0: only
- * what has arrived).  Returns the number filled or -errno.
+ * Sends what is queued, then fills up to @max completions, oldest first,
+ * waiting for at least @min of them (0: only what has arrived; a @min
+ * larger than what is pending is lowered to it).  Returns the number
+ * filled, or -errno when there was none to fill and the connection is
+ * broken.  The values of GET completions stay valid until the next
+ * tdb_batch_reap() or tdb_batch_free() of this batch.
  */
 int tdb_batch_reap(struct tdb_batch *b, struct tdb_completion *c,
 		   unsigned int max, unsigned int min);
 
-/* Operations queued or sent and not yet reaped. */
+/* Operations queued or sent and not yet reaped (completed ones included). */
 unsigned int tdb_batch_pending(const struct tdb_batch *b);
 
 #ifdef __cplusplus

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * cmd_table.c - the table commands: tables, create, drop, info.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+/* tables */
+
+static int run_tables(struct cli *c, char **args)
+{
+	struct tdb_table_info *list;
+	json_t *arr;
+	int n;
+
+	n = tdb_tables(c->db, &list);
+	if (n < 0) {
+		cli_error(c, "cannot list tables: %s", tdb_strerror(n));
+		return CLI_FAIL;
+	}
+	if (c->json) {
+		arr = json_array();
+		for (int i = 0; arr && i < n; i++)
+			if (json_array_append_new(arr, json_table_info(&list[i])))
+				json_decref(arr), arr = NULL;
+		free(list);
+		return json_print(c, arr, false);
+	}
+	if (n)
+		printf("%-24s %10s %12s %12s %-5s %-10s %-4s %s\n", "NAME",
+		       "RECORDS", "MEMORY", "QUOTA", "KEY", "DURABILITY",
+		       "MODE", "OWNER");
+	for (int i = 0; i < n; i++) {
+		const struct tdb_table_info *t = &list[i];
+
+		printf("%-24s %10" PRIu64 " %12" PRIu64 " %12" PRIu64
+		       " %-5s %-10s %04o ",
+		       t->name, t->records, t->mem_bytes, t->quota,
+		       key_type_name(t->key_type),
+		       durability_name(t->durability), t->mode);
+		print_owner(stdout, t->uid, t->gid);
+		putchar('\n');
+	}
+	free(list);
+	return CLI_OK;
+}
+
+const struct cli_cmd cmd_tables = {
+	.name = "tables",
+	.args = "",
+	.nargs = 0,
+	.run = run_tables,
+	.help = "Lists the tables that you may see, a line each: name, record\n"
+		"count, memory in bytes, quota in bytes (0: none), key type,\n"
+		"durability, mode and owner.  Prints nothing when there are\n"
+		"none.  With --json: an array of objects as 'tdbcli info --json'\n"
+		"prints them.\n",
+};
+
+/* create */
+
+static const char *opt_key_type, *opt_durability, *opt_mode, *opt_quota;
+
+static const struct cli_opt create_opts[] = {
+	{ "--key-type", &opt_key_type },
+	{ "--durability", &opt_durability },
+	{ "--mode", &opt_mode },
+	{ "--quota", &opt_quota },
+	{ NULL, NULL },
+};
+
+static int run_create(struct cli *c, char **args)
+{
+	struct tdb_create_opts o = {
+		.mode = 0600,
+		.key_type = TDB_KEY_BYTES,
+		.durability = TDB_DUR_ASYNC,
+	};
+	const char *table = args[0];
+	int v, err;
+
+	if (opt_key_type) {
+		v = key_type_parse(opt_key_type);
+		if (v < 0) {
+			cli_error(c, "bad --key-type '%s': use bytes, str, u32 or u64",
+				  opt_key_type);
+			return CLI_FAIL;
+		}
+		o.key_type = (uint32_t)v;
+	}
+	if (opt_durability) {
+		v = durability_parse(opt_durability);
+		if (v < 0) {
+			cli_error(c, "bad --durability '%s': use memory, async or sync",
+				  opt_durability);
+			return CLI_FAIL;
+		}
+		o.durability = (uint32_t)v;
+	}
+	if (opt_mode && parse_mode(opt_mode, &o.mode)) {
+		cli_error(c, "bad --mode '%s': octal permission bits, 0 to 0777",
+			  opt_mode);
+		return CLI_FAIL;
+	}
+	if (opt_quota && parse_size(opt_quota, &o.quota)) {
+		cli_error(c, "bad --quota '%s': bytes, with an optional K, M or G suffix",
+			  opt_quota);
+		return CLI_FAIL;
+	}
+	err = tdb_create(c->db, table, &o);
+	switch (err) {
+	case 0:
+		return CLI_OK;
+	case -EEXIST:
+		cli_error(c, "table '%s' already exists", table);
+		return CLI_FAIL;
+	case -EINVAL:
+		cli_error(c, "invalid table name '%s': 1 to 63 characters of A-Z a-z 0-9 _ . -",
+			  table);
+		return CLI_FAIL;
+	default:
+		cli_error(c, "cannot create table '%s': %s", table,
+			  tdb_strerror(err));
+		return CLI_FAIL;
+	}
+}
+
+const struct cli_cmd cmd_create = {
+	.name = "create",
+	.args = "TABLE",
+	.nargs = 1,
+	.opts = create_opts,
+	.run = run_create,
+	.help = "Creates a table owned by you.  Table names are 1 to 63\n"
+		"characters of A-Z a-z 0-9 _ . -\n"
+		"\n"
+		"Options:\n"
+		"  --key-type TYPE     how keys are given and shown: bytes (the\n"
+		"                      default), str, u32 or u64 (decimal numbers,\n"
+		"                      stored little-endian in 4 or 8 bytes)\n"
+		"  --durability CLASS  memory (lost when tdbd stops), async (the\n"
+		"                      default: logged, written back soon) or sync\n"
+		"                      (acknowledged once on disk)\n"
+		"  --mode OCTAL        permission bits as for a file: owner, group,\n"
+		"                      others; read (4) lets them get and dump,\n"
+		"                      write (2) put and del; default 0600\n"
+		"  --quota BYTES       memory limit of the table, with an optional\n"
+		"                      K, M, G or T suffix (powers of 1024); writes\n"
+		"                      past it fail; default 0: no limit\n",
+};
+
+/* drop */
+
+static int run_drop(struct cli *c, char **args)
+{
+	int err = tdb_drop(c->db, args[0]);
+
+	return err ? cli_table_error(c, args[0], err) : CLI_OK;
+}
+
+const struct cli_cmd cmd_drop = {
+	.name = "drop",
+	.args = "TABLE",
+	.nargs = 1,
+	.run = run_drop,
+	.help = "Drops a table with all its records.  Exit status 1 when the\n"
+		"table does not exist.\n",
+};
+
+/* info */
+
+static int run_info(struct cli *c, char **args)
+{
+	struct tdb_table_info t;
+	int r;
+
+	r = cli_table_info(c, args[0], &t);
+	if (r)
+		return r;
+	if (c->json)
+		return json_print(c, json_table_info(&t), false);
+	printf("table:       %s\n", t.name);
+	printf("records:     %" PRIu64 "\n", t.records);
+	printf("memory:      ");
+	print_bytes(stdout, t.mem_bytes);
+	printf("\nquota:       ");
+	if (t.quota)
+		print_bytes(stdout, t.quota);
+	else
+		printf("none");
+	printf("\nkey type:    %s\n", key_type_name(t.key_type));
+	printf("durability:  %s\n", durability_name(t.durability));
+	printf("owner:       ");
+	print_owner(stdout, t.uid, t.gid);
+	printf("\nmode:        %04o\n", t.mode);
+	return CLI_OK;
+}
+
+const struct cli_cmd cmd_info = {
+	.name = "info",
+	.args = "TABLE",
+	.nargs = 1,
+	.run = run_info,
+	.help = "Shows a table: its record count, memory use, quota, key type,\n"
+		"durability, owner (uid and gid, with their names when known)\n"
+		"and mode (octal).  With --json: one object with the members\n"
+		"name, records, mem_bytes, quota (0: none), durability,\n"
+		"key_type, uid, gid, user, group (null when unknown) and mode\n"
+		"(an octal string).  Exit status 1 when the table does not exist.\n",
+};

@@ -1,0 +1,397 @@
+#!/bin/sh
+# Shell-level test of every tdbcli command against a real tdbd that it
+# starts in a temporary directory: output, exit status and the messages for
+# a missing table, a missing key and a bad option.
+#
+# Usage: tests/cli/run.sh BUILD_DIR   (binaries: BUILD_DIR/tdbd/tdbd and
+#                                      BUILD_DIR/cli/tdbcli)
+# Prints a line per failure and ends with "cli: N passed, M failed"; exits
+# non-zero on any failure.
+set -u
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 BUILD_DIR" >&2
+	exit 2
+fi
+build=$(cd "$1" && pwd) || exit 2
+TDBD=$build/tdbd/tdbd
+CLI=$build/cli/tdbcli
+for b in "$TDBD" "$CLI"; do
+	if [ ! -x "$b" ]; then
+		echo "cli: $b is missing; build it first" >&2
+		exit 2
+	fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tdb-cli-test.XXXXXX") || exit 2
+SOCK=$tmp/tdbd.sock
+tdbd_pid=
+
+cleanup() {
+	if [ -n "$tdbd_pid" ]; then
+		kill -KILL "$tdbd_pid" 2>/dev/null
+		wait "$tdbd_pid" 2>/dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 2' INT TERM HUP
+
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); }
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL: $*"
+	if [ -s "$tmp/err" ]; then
+		sed 's/^/  stderr: /' "$tmp/err" | head -5
+	fi
+}
+
+# run ARGS...: runs tdbcli against our tdbd; $rc, $tmp/out, $tmp/err.
+run() {
+	"$CLI" --socket "$SOCK" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+# expect NAME RC OUT [ERR]: the last run exited RC, printed exactly OUT
+# (plus a newline, unless OUT is empty) and, if ERR is given, printed
+# exactly ERR on stderr (else nothing).
+expect() {
+	name=$1 want_rc=$2 want_out=$3
+	if [ -n "$want_out" ]; then
+		printf '%s\n' "$want_out" >"$tmp/want"
+	else
+		: >"$tmp/want"
+	fi
+	if [ "$rc" -ne "$want_rc" ]; then
+		fail "$name: exit status $rc, want $want_rc"
+		return
+	fi
+	if ! cmp -s "$tmp/out" "$tmp/want"; then
+		fail "$name: stdout differs"
+		diff "$tmp/want" "$tmp/out" | sed 's/^/  /' | head -10
+		return
+	fi
+	if [ $# -ge 4 ]; then
+		printf '%s\n' "$4" >"$tmp/want"
+	else
+		: >"$tmp/want"
+	fi
+	if ! cmp -s "$tmp/err" "$tmp/want"; then
+		fail "$name: stderr is '$(cat "$tmp/err")', want '$(cat "$tmp/want")'"
+		return
+	fi
+	pass
+}
+
+# expect_rc NAME RC [PATTERN]: exit status RC, one line on stderr
+# containing PATTERN when RC is not 0.
+expect_rc() {
+	if [ "$rc" -ne "$2" ]; then
+		fail "$1: exit status $rc, want $2"
+	elif [ "$2" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+		fail "$1: want one line on stderr"
+	elif [ $# -ge 3 ] && ! grep -qF -- "$3" "$tmp/err"; then
+		fail "$1: stderr lacks '$3'"
+	else
+		pass
+	fi
+}
+
+# has NAME TEXT: the last stdout contains the line TEXT.
+has() {
+	if grep -qxF -- "$2" "$tmp/out"; then
+		pass
+	else
+		fail "$1: stdout lacks line '$2'"
+		sed 's/^/  stdout: /' "$tmp/out" | head -20
+	fi
+}
+
+# json NAME PYTHON-EXPR: the last stdout is one JSON document d for
+# which EXPR is true.
+json() {
+	if python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$2" 2>"$tmp/pyerr"; then
+		pass
+	else
+		fail "$1: JSON check '$2' failed: $(tail -1 "$tmp/pyerr")"
+		sed 's/^/  stdout: /' "$tmp/out" | head -20
+	fi
+}
+
+# json_lines NAME PYTHON-EXPR: every stdout line is a JSON object, and
+# EXPR holds for their list d.
+json_lines() {
+	if python3 -c '
+import json, sys
+d = [json.loads(l) for l in open(sys.argv[1])]
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$2" 2>"$tmp/pyerr"; then
+		pass
+	else
+		fail "$1: JSON lines check '$2' failed: $(tail -1 "$tmp/pyerr")"
+		sed 's/^/  stdout: /' "$tmp/out" | head -20
+	fi
+}
+
+# Start tdbd.
+"$TDBD" --socket "$SOCK" --data-dir "$tmp/data" --workers 2 \
+	>"$tmp/tdbd.log" 2>&1 &
+tdbd_pid=$!
+i=0
+while [ ! -S "$SOCK" ]; do
+	i=$((i + 1))
+	if [ $i -gt 100 ] || ! kill -0 "$tdbd_pid" 2>/dev/null; then
+		echo "cli: tdbd did not start:" >&2
+		cat "$tmp/tdbd.log" >&2
+		exit 2
+	fi
+	sleep 0.05
+done
+
+uid=$(id -u)
+gid=$(id -g)
+
+# Help and usage errors: no daemon needed, but it is there anyway.
+"$CLI" --help >"$tmp/out" 2>"$tmp/err"; rc=$?
+expect_rc "--help" 0
+for c in tables create drop info put get del dump stats; do
+	if grep -q "^  $c" "$tmp/out"; then pass; else fail "--help lacks $c"; fi
+	"$CLI" "$c" --help >"$tmp/out2" 2>"$tmp/err"; rc=$?
+	if [ $rc -eq 0 ] && grep -q "^Usage: tdbcli .*$c" "$tmp/out2"; then
+		pass
+	else
+		fail "$c --help: exit status $rc"
+	fi
+done
+"$CLI" create --help >"$tmp/out" 2>"$tmp/err"; rc=$?
+for o in --key-type --durability --mode --quota --socket --json; do
+	if grep -q -- "$o" "$tmp/out"; then pass; else fail "create --help lacks $o"; fi
+done
+
+run --frob
+expect "bad global option" 2 "" "tdbcli: unknown option '--frob' (see 'tdbcli --help')"
+run create t1 --frob
+expect "bad create option" 2 "" "tdbcli: create: unknown option '--frob' (see 'tdbcli create --help')"
+run get --frob t k
+expect "bad get option" 2 "" "tdbcli: get: unknown option '--frob' (see 'tdbcli get --help')"
+run frobnicate
+expect "unknown command" 2 "" "tdbcli: unknown command 'frobnicate' (see 'tdbcli --help')"
+run
+expect "no command" 2 "" "tdbcli: no command given (see 'tdbcli --help')"
+run get t
+expect "missing argument" 2 "" "tdbcli: get: missing arguments (usage: tdbcli get TABLE KEY)"
+run put t k v extra
+expect_rc "extra argument" 2 "unexpected argument 'extra'"
+run --socket
+expect_rc "--socket without value" 2 "needs a value"
+
+# Connection failures.
+run --socket "$tmp/nothing.sock" stats
+expect_rc "no daemon" 2 "cannot connect to tdbd at '$tmp/nothing.sock'"
+
+# tables, empty.
+run tables
+expect "tables, none" 0 ""
+run --json tables
+json "tables --json, none" 'd == []'
+
+# create.
+run create t
+expect "create t" 0 ""
+run create n --key-type u32 --durability memory --mode 0640 --quota 1M
+expect "create n with options" 0 ""
+run create w --key-type=u64 --durability=sync --quota=4096
+expect "create w with --opt=value" 0 ""
+run create t
+expect "create existing" 2 "" "tdbcli: create: table 't' already exists"
+run create x --key-type int
+expect_rc "bad key type" 2 "bad --key-type 'int'"
+run create x --durability never
+expect_rc "bad durability" 2 "bad --durability 'never'"
+run create x --mode 0999
+expect_rc "bad mode" 2 "bad --mode '0999'"
+run create x --mode 01777
+expect_rc "mode out of range" 2 "bad --mode '01777'"
+run create x --quota 12X
+expect_rc "bad quota" 2 "bad --quota '12X'"
+run create x --quota 99999999999999999999
+expect_rc "quota overflow" 2 "bad --quota"
+run create 'bad/name'
+expect_rc "bad table name" 2 "invalid table name 'bad/name'"
+
+# info.
+run info n
+expect_rc "info n" 0
+has "info records" "records:     0"
+has "info quota" "quota:       1048576 bytes (1.0 MiB)"
+has "info durability" "durability:  memory"
+has "info key type" "key type:    u32"
+has "info mode" "mode:        0640"
+if grep -q "^owner: *uid $uid\b.*gid $gid\b" "$tmp/out"; then pass; else
+	fail "info owner: $(grep owner "$tmp/out")"; fi
+if grep -q "^memory: *[0-9][0-9]* bytes" "$tmp/out"; then pass; else
+	fail "info memory: $(grep memory "$tmp/out")"; fi
+run info t
+has "info default quota" "quota:       none"
+has "info default durability" "durability:  async"
+has "info default key type" "key type:    bytes"
+has "info default mode" "mode:        0600"
+run --json info n
+json "info --json" "d['name'] == 'n' and d['records'] == 0 and d['quota'] == 1048576 and d['durability'] == 'memory' and d['key_type'] == 'u32' and d['mode'] == '0640' and d['uid'] == $uid and d['gid'] == $gid and isinstance(d['mem_bytes'], int)"
+run info n --json
+json "info with --json after the command" "d['name'] == 'n'"
+run info w
+has "info u64 quota" "quota:       4096 bytes (4.0 KiB)"
+has "info sync" "durability:  sync"
+
+# put, get.
+run put t k v
+expect "put" 0 ""
+run get t k
+expect "get" 0 "v"
+run put t k 'hello world'
+expect "put replaces" 0 ""
+run get t k
+expect "get replaced" 0 "hello world"
+run put t empty ''
+expect "put empty value" 0 ""
+run get t empty
+printf '\n' >"$tmp/want"
+if [ $rc -eq 0 ] && cmp -s "$tmp/out" "$tmp/want"; then pass; else
+	fail "get empty value: exit status $rc, stdout '$(cat "$tmp/out")'"; fi
+run --json get t k
+json "get --json" "d == {'table': 't', 'key': 'k', 'value': 'hello world'}"
+run put t -- -dash -value
+expect "key and value after --" 0 ""
+run get t -- -dash
+expect "get key after --" 0 "-value"
+big=$(head -c 100000 /dev/zero | tr '\0' 'x')
+run put t big "$big"
+expect "put 100000 bytes" 0 ""
+run get t big
+expect "get 100000 bytes" 0 "$big"
+run put t '' v
+expect_rc "empty key" 2 "key '' is empty"
+
+# Missing key, missing table.
+run get t nokey
+expect "get missing key" 1 "" "tdbcli: get: key 'nokey' not found in table 't'"
+run del t nokey
+expect "del missing key" 1 "" "tdbcli: del: key 'nokey' not found in table 't'"
+run get nope k
+expect "get missing table" 1 "" "tdbcli: get: table 'nope' does not exist"
+run put nope k v
+expect "put missing table" 1 "" "tdbcli: put: table 'nope' does not exist"
+run del nope k
+expect "del missing table" 1 "" "tdbcli: del: table 'nope' does not exist"
+run info nope
+expect "info missing table" 1 "" "tdbcli: info: table 'nope' does not exist"
+run dump nope
+expect "dump missing table" 1 "" "tdbcli: dump: table 'nope' does not exist"
+run drop nope
+expect "drop missing table" 1 "" "tdbcli: drop: table 'nope' does not exist"
+run --json get nope k
+expect "get --json missing table" 1 "" "tdbcli: get: table 'nope' does not exist"
+
+# Numeric keys.
+run put n 42 forty-two
+expect "put u32" 0 ""
+run put n 7 seven
+expect "put u32 again" 0 ""
+run put n 4294967295 max
+expect "put u32 max" 0 ""
+run get n 42
+expect "get u32" 0 "forty-two"
+run get n 042
+expect "get u32 with a leading zero" 0 "forty-two"
+run put n 4294967296 x
+expect "u32 overflow" 2 "" "tdbcli: put: key '4294967296' is too large for a u32 key (table 'n' has u32 keys)"
+run put n 12a x
+expect "u32 junk" 2 "" "tdbcli: put: key '12a' is not a decimal number (table 'n' has u32 keys)"
+run get n -- -1
+expect_rc "u32 negative" 2 "is not a decimal number"
+run get n ' 1'
+expect_rc "u32 with a space" 2 "is not a decimal number"
+run get n 8
+expect "get u32 missing" 1 "" "tdbcli: get: key '8' not found in table 'n'"
+run put w 18446744073709551615 top
+expect "put u64 max" 0 ""
+run get w 18446744073709551615
+expect "get u64 max" 0 "top"
+run put w 18446744073709551616 x
+expect_rc "u64 overflow" 2 "is too large for a u64 key"
+
+# dump.
+run dump n
+sort "$tmp/out" >"$tmp/sorted"
+printf '42\tforty-two\n4294967295\tmax\n7\tseven\n' >"$tmp/want"
+if [ $rc -eq 0 ] && cmp -s "$tmp/sorted" "$tmp/want"; then pass; else
+	fail "dump n"; sed 's/^/  /' "$tmp/out"; fi
+run put t esc "$(printf 'a\tb\\c\001')"
+run dump t
+has "dump escapes" "$(printf 'esc\ta\\x09b\\\\c\\x01')"
+has "dump empty value" "$(printf 'empty\t')"
+run --json dump n
+json_lines "dump --json" "sorted((r['key'], r['value']) for r in d) == [(7, 'seven'), (42, 'forty-two'), (4294967295, 'max')]"
+run put t bin "$(printf '\377\376')"
+run --json dump t
+json_lines "dump --json, not UTF-8" "{'key': 'bin', 'value_hex': 'fffe'} in d and len(d) == 6"
+run dump w
+expect "dump u64" 0 "$(printf '18446744073709551615\ttop')"
+
+# del.
+run del n 42
+expect "del" 0 ""
+run get n 42
+expect "get deleted" 1 "" "tdbcli: get: key '42' not found in table 'n'"
+run info n
+has "info counts records" "records:     2"
+
+# tables and stats.
+run tables
+expect_rc "tables" 0
+if [ "$(wc -l <"$tmp/out")" -eq 4 ] && grep -q '^NAME' "$tmp/out" &&
+	grep -q '^n  *2 ' "$tmp/out" && grep -q '^t  *6 ' "$tmp/out" &&
+	grep -q '^w  *1 ' "$tmp/out"; then pass; else
+	fail "tables output"; sed 's/^/  /' "$tmp/out"; fi
+run --json tables
+json "tables --json" "sorted(t['name'] for t in d) == ['n', 't', 'w'] and [t['records'] for t in d if t['name'] == 't'] == [6]"
+run stats
+expect_rc "stats" 0
+has "stats tables" "tables:       3"
+if grep -q '^requests: *[1-9][0-9]*$' "$tmp/out" &&
+	grep -q '^connections: *[1-9][0-9]*$' "$tmp/out" &&
+	grep -q '^memory: *[0-9][0-9]* bytes' "$tmp/out"; then pass; else
+	fail "stats output"; sed 's/^/  /' "$tmp/out"; fi
+run --json stats
+json "stats --json" "d['tables'] == 3 and d['connections'] >= 1 and d['requests'] > 0 and d['mem_bytes'] > 0"
+
+# TDB_SOCKET, and --socket over it.
+TDB_SOCKET=$SOCK "$CLI" get t k >"$tmp/out" 2>"$tmp/err"; rc=$?
+expect "TDB_SOCKET" 0 "hello world"
+TDB_SOCKET=$tmp/nothing.sock "$CLI" --socket "$SOCK" get t k >"$tmp/out" 2>"$tmp/err"; rc=$?
+expect "--socket overrides TDB_SOCKET" 0 "hello world"
+
+# drop.
+run drop t
+expect "drop" 0 ""
+run info t
+expect "info dropped" 1 "" "tdbcli: info: table 't' does not exist"
+run --json tables
+json "tables after drop" "sorted(t['name'] for t in d) == ['n', 'w']"
+
+# Stop tdbd: SIGTERM, exit 0.
+kill -TERM "$tdbd_pid"
+wait "$tdbd_pid"
+rc=$?
+tdbd_pid=
+if [ $rc -eq 0 ]; then pass; else
+	fail "tdbd exit status $rc after SIGTERM"; tail -5 "$tmp/tdbd.log"; fi
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
