@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * index.c - the split-ordered list behind every table (see index.h).
+ *
+ * Head initialisation.  A head of a segment starts as zeroes.  The writer
+ * makes bucket b's head live in three steps: it fills so_key and next while
+ * nobody can see the head, links it into the list with rcu_assign_pointer()
+ * (release), and only then stores INDEX_HEAD_READY into its len with
+ * smp_store_release().  A reader that finds len set with smp_load_acquire()
+ * therefore also sees the head's fields and the fact that it sits in the
+ * list; one that finds len clear touches nothing else in it and starts from
+ * the parent bucket (b less its highest set bit) instead, whose head the
+ * writer always makes live before its children's, down to bucket 0, which
+ * tdb_index_init() makes live.  A live head is never unlinked, and every
+ * head's so_key is at most the so_key of any record of its bucket's
+ * descendants, so walking forward from it reaches every record that
+ * belongs to the bucket looked for.  INDEX_HEAD_READY sits in the value
+ * length bits: a head's key length stays 0, so the one order function
+ * puts a head before any position of its so_key (such as the scan start,
+ * so_key 0 and no key) without a special case.
+ *
+ * Growing.  The writer allocates segment size_log + 1 (zeroed), stores its
+ * pointer, then publishes size_log + 1 with smp_store_release(); readers
+ * load size_log with smp_load_acquire() before they index a segment, so
+ * they never see a segment pointer that is not there yet.  A reader with a
+ * stale size_log uses an ancestor bucket, which is correct, only slower.
+ *
+ * Eager heads.  Heads would otherwise be made live only when the writer
+ * touches their bucket, and a reader of a bucket whose head is not live
+ * pays an extra miss for the parent head and walks the parent's records
+ * as well.  So every insert also makes a few heads of the newest segment
+ * live, in bucket order, chosen from the record count: the whole segment
+ * is live after an eighth of the inserts that lead to the next growth.
+ * That is no extra work, only earlier: each head is made live once.
+ */
+#include "index.h"
+
+/* The mark of a live head, in its len (see above). */
+#define INDEX_HEAD_READY (1U << TDB_REC_KLEN_BITS)
+/* Buckets are numbered by the low 31 bits of the hash. */
+#define INDEX_MAX_LOG 31U
+/* Heads made live ahead of need per insert (see above). */
+#define INDEX_AHEAD 4
+/*
+ * Keys looked up together by tdb_index_lookup_batch(): enough misses in
+ * flight to cover a memory latency, few enough for the kernel's stack.
+ */
+#define INDEX_BATCH_GROUP 32
+/* List sections walked at once by tdb_index_destroy(). */
+#define INDEX_DESTROY_WINDOW 16
+
+/* Reverses the bits of @x: hash order to split order and back. */
+static __always_inline u32 index_bitrev32(u32 x)
+{
+	x = ((x >> 1) & 0x55555555U) | ((x & 0x55555555U) << 1);
+	x = ((x >> 2) & 0x33333333U) | ((x & 0x33333333U) << 2);
+	x = ((x >> 4) & 0x0f0f0f0fU) | ((x & 0x0f0f0f0fU) << 4);
+	return __builtin_bswap32(x);
+}
+
+/* The bucket number that split-order key @so_key hashes to (31 bits). */
+static __always_inline u32 index_hash_of(u32 so_key)
+{
+	return index_bitrev32(so_key) & 0x7fffffffU;
+}
+
+/* The bucket of @so_key among @mask + 1 buckets. */
+static __always_inline u32 index_bucket(u32 so_key, u32 mask)
+{
+	return index_hash_of(so_key) & mask;
+}
+
+/* Index of the segment holding bucket @b: 0 for bucket 0, else fls(b). */
+static __always_inline unsigned int index_seg_of(u32 b)
+{
+	return b ? 32 - __builtin_clz(b) : 0;
+}
+
+/* Number of heads in segment @i (i from 0 to INDEX_MAX_LOG). */
+static __always_inline size_t index_seg_heads(unsigned int i)
+{
+	return i ? (size_t)1 << (i - 1) : 1;
+}
+
+/*
+ * The head of bucket @b.  The segment must exist: the caller got @b from
+ * a size_log it loaded with acquire (readers) or owns (the writer).
+ */
+static __always_inline struct tdb_rec *index_head(const struct tdb_index *ix,
+						  u32 b)
+{
+	unsigned int i = index_seg_of(b);
+	struct tdb_rec *seg = READ_ONCE(ix->seg[i]);
+
+	/* Clearing the top bit gives the offset in segments 1 and up. */
+	return seg + (i ? b ^ (1U << (i - 1)) : 0);
+}
+
+/* Bucket @b's parent: @b without its highest set bit.  @b is not 0. */
+static __always_inline u32 index_parent(u32 b)
+{
+	return b ^ (1U << (31 - __builtin_clz(b)));
+}
+
+/*
+ * For a reader: the head of bucket @b, or of its nearest ancestor when
+ * that one is not live yet; it precedes every record of @b in the list.
+ * At most 31 steps, ending at bucket 0 at worst.
+ */
+static __always_inline const struct tdb_rec *
+index_head_live(const struct tdb_index *ix, u32 b)
+{
+	const struct tdb_rec *h = index_head(ix, b);
+
+	while (unlikely(!smp_load_acquire(&h->len))) {
+		b = index_parent(b);
+		h = index_head(ix, b);
+	}
+	return h;
+}
+
+/*
+ * Orders node @r against position (@so_key, @key, @klen): negative when @r
+ * comes first, 0 when equal, positive when after.  Heads have key length
+ * 0, so they come before records and positions of their so_key.
+ */
+static __always_inline int index_cmp(const struct tdb_rec *r, u32 so_key,
+				     const void *key, u32 klen)
+{
+	u32 rlen;
+	int c;
+
+	if (r->so_key != so_key)
+		return r->so_key < so_key ? -1 : 1;
+	rlen = tdb_rec_klen(r);
+	c = memcmp(r->data, key, rlen < klen ? rlen : klen);
+	if (c)
+		return c;
+	return rlen < klen ? -1 : rlen > klen;
+}
+
+/* Makes @ix an empty index of one bucket with a fresh hash key. */
+int tdb_index_init(struct tdb_index *ix)
+{
+	struct tdb_rec *h;
+
+	memset(ix, 0, sizeof(*ix));
+	h = port_zalloc(sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	/* Nobody sees the index yet: bucket 0 needs no ordering. */
+	h->len = INDEX_HEAD_READY;
+	ix->seg[0] = h;
+	ix->bytes = sizeof(*h);
+	port_hash_key_init(&ix->hash_key);
+	return 0;
+}
+
+/*
+ * The first node of the next list section for tdb_index_destroy(): the
+ * successor of the first live head from bucket *@b on, or NULL past the
+ * last bucket.  Advances *@b past that head.
+ */
+static struct tdb_rec *index_next_section(const struct tdb_index *ix, u32 *b)
+{
+	u32 nb = 1U << ix->size_log;
+	const struct tdb_rec *h;
+
+	while (*b < nb) {
+		h = index_head(ix, (*b)++);
+		if (h->len && h->next)
+			return h->next;
+	}
+	return NULL;
+}
+
+/*
+ * Hands every record to @free_rec.  The live heads cut the list into
+ * sections, each ending at the next head; up to INDEX_DESTROY_WINDOW
+ * sections are walked at once, so that the misses of a large table's
+ * records overlap as in tdb_index_lookup_batch().  Heads are visited in
+ * bucket order, which keeps the walk over the segments sequential.
+ */
+static void index_free_records(struct tdb_index *ix,
+			       void (*free_rec)(struct tdb_rec *rec, void *arg),
+			       void *arg)
+{
+	struct tdb_rec *win[INDEX_DESTROY_WINDOW] = { NULL };
+	unsigned int s, busy;
+	u32 b = 0;
+
+	do {
+		busy = 0;
+		for (s = 0; s < INDEX_DESTROY_WINDOW; s++) {
+			struct tdb_rec *r = win[s];
+
+			if (r && (r->so_key & 1)) {
+				/* @free_rec may free @r: step off it first. */
+				win[s] = r->next;
+				free_rec(r, arg);
+			} else {
+				win[s] = index_next_section(ix, &b);
+			}
+			if (win[s]) {
+				prefetch(win[s]);
+				busy++;
+			}
+		}
+	} while (busy);
+}
+
+/* Frees the records (when @free_rec is given), then every segment. */
+void tdb_index_destroy(struct tdb_index *ix,
+		       void (*free_rec)(struct tdb_rec *rec, void *arg),
+		       void *arg)
+{
+	unsigned int i;
+
+	if (!ix->seg[0])
+		return;
+	if (free_rec)
+		index_free_records(ix, free_rec, arg);
+	for (i = 0; i < TDB_INDEX_SEGS; i++) {
+		if (!ix->seg[i])
+			continue;
+		port_free(ix->seg[i],
+			  index_seg_heads(i) * sizeof(struct tdb_rec));
+		ix->seg[i] = NULL;
+	}
+	ix->bytes = 0;
+	ix->count = 0;
+}
+
+/* Fills @k; the so_key has its lowest bit set, as every record's does. */
+void tdb_index_key(const struct tdb_index *ix, struct tdb_key *k,
+		   const void *data, u32 len)
+{
+	k->data = data;
+	k->len = len;
+	k->so_key = index_bitrev32(port_hash(data, len, &ix->hash_key) |
+				   0x80000000U);
+}
+
+/*
+ * Finds the first node at or after @from (a live head or a record) that
+ * is not before (@so_key, @key, @klen).  Reader side.  The walk is short:
+ * records of one bucket, plus those of unborn descendants.
+ */
+static __always_inline struct tdb_rec *index_walk(const struct tdb_rec *from,
+						  u32 so_key, const void *key,
+						  u32 klen, int *cmp)
+{
+	struct tdb_rec *r;
+
+	for (r = rcu_dereference(from->next); r; r = rcu_dereference(r->next)) {
+		if (r->so_key < so_key)
+			continue;
+		*cmp = index_cmp(r, so_key, key, klen);
+		if (*cmp >= 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* The record for @k or NULL.  Inside rcu_read_lock(). */
+struct tdb_rec *tdb_index_lookup(const struct tdb_index *ix,
+				 const struct tdb_key *k)
+{
+	u32 log = smp_load_acquire(&ix->size_log);
+	u32 b = index_bucket(k->so_key, (1U << log) - 1);
+	struct tdb_rec *r;
+	int cmp = 1;
+
+	r = index_walk(index_head_live(ix, b), k->so_key, k->data, k->len,
+		       &cmp);
+	return cmp ? NULL : r;
+}
+
+/*
+ * Looks up @n keys INDEX_BATCH_GROUP at a time, in rounds that each touch
+ * one node per key still looking and prefetch the next, so that the cache
+ * misses of a group overlap instead of following each other: the heads of
+ * the whole group, then their first nodes, then the second nodes of the
+ * keys not decided yet, and so on.  Each round is a short loop with few
+ * unpredictable branches, which keeps small, cached tables as fast as
+ * single lookups.  Same result as @n calls to tdb_index_lookup().  Inside
+ * rcu_read_lock().
+ */
+void tdb_index_lookup_batch(const struct tdb_index *ix, unsigned int n,
+			    const struct tdb_key *keys, struct tdb_rec **out)
+{
+	u32 mask = (1U << smp_load_acquire(&ix->size_log)) - 1;
+	struct tdb_rec *node[INDEX_BATCH_GROUP];
+	u8 idx[INDEX_BATCH_GROUP];
+	unsigned int base, g, i, live, left;
+
+	for (base = 0; base < n; base += g, keys += g, out += g) {
+		g = n - base < INDEX_BATCH_GROUP ? n - base : INDEX_BATCH_GROUP;
+		for (i = 0; i < g; i++) {
+			node[i] = index_head(ix, index_bucket(keys[i].so_key,
+							      mask));
+			prefetch(node[i]);
+		}
+		/* Heads to first nodes; node[] then lists the keys still on. */
+		live = 0;
+		for (i = 0; i < g; i++) {
+			const struct tdb_rec *h = node[i];
+			struct tdb_rec *r;
+
+			if (unlikely(!smp_load_acquire(&h->len)))
+				h = index_head_live(
+					ix, index_bucket(keys[i].so_key, mask));
+			r = rcu_dereference(h->next);
+			out[i] = NULL;
+			if (r) {
+				prefetch(r);
+				node[live] = r;
+				idx[live++] = i;
+			}
+		}
+		for (; live; live = left) {
+			for (i = 0, left = 0; i < live; i++) {
+				const struct tdb_key *k = &keys[idx[i]];
+				struct tdb_rec *r = node[i];
+				int cmp;
+
+				if (r->so_key >= k->so_key) {
+					cmp = index_cmp(r, k->so_key, k->data,
+							k->len);
+					if (cmp >= 0) {
+						out[idx[i]] = cmp ? NULL : r;
+						continue;
+					}
+				}
+				r = rcu_dereference(r->next);
+				if (r) {
+					prefetch(r);
+					node[left] = r;
+					idx[left++] = idx[i];
+				}
+			}
+		}
+	}
+}
+
+/*
+ * The first record strictly after @pos, starting from the bucket that
+ * @pos hashes to, whose head precedes it.  Inside rcu_read_lock().
+ */
+struct tdb_rec *tdb_index_seek(const struct tdb_index *ix,
+			       const struct tdb_key *pos)
+{
+	u32 log = smp_load_acquire(&ix->size_log);
+	u32 b = index_bucket(pos->so_key, (1U << log) - 1);
+	const struct tdb_rec *h = index_head_live(ix, b);
+	struct tdb_rec *r;
+	int cmp = 0;
+
+	r = index_walk(h, pos->so_key, pos->data, pos->len, &cmp);
+	/* Step over @pos itself when it is still there, then over heads. */
+	if (r && !cmp)
+		r = rcu_dereference(r->next);
+	while (r && !(r->so_key & 1))
+		r = rcu_dereference(r->next);
+	return r;
+}
+
+/* The record after @r, skipping heads; NULL at the end of the list. */
+struct tdb_rec *tdb_index_next(const struct tdb_rec *r)
+{
+	struct tdb_rec *n = rcu_dereference(r->next);
+
+	while (n && !(n->so_key & 1))
+		n = rcu_dereference(n->next);
+	return n;
+}
+
+/*
+ * Writer: makes bucket @b's head live, linking it after its parent's,
+ * which must be live already.  One walk of the parent's records.
+ */
+static void index_head_link(struct tdb_index *ix, struct tdb_rec *parent, u32 b)
+{
+	struct tdb_rec *h = index_head(ix, b);
+	u32 so_key = index_bitrev32(b);
+	struct tdb_rec **prev = &parent->next;
+
+	while (*prev && (*prev)->so_key < so_key)
+		prev = &(*prev)->next;
+	h->so_key = so_key;
+	h->next = *prev;
+	rcu_assign_pointer(*prev, h);
+	smp_store_release(&h->len, INDEX_HEAD_READY);
+}
+
+/*
+ * Writer: bucket @b's head, made live first if need be, with every
+ * missing ancestor before it (at most 31 of them).
+ */
+static struct tdb_rec *index_head_get(struct tdb_index *ix, u32 b)
+{
+	struct tdb_rec *h = index_head(ix, b);
+	u32 a, rest, bit;
+
+	if (likely(h->len))
+		return h;
+	a = b;
+	do {
+		a = index_parent(a);
+	} while (!index_head(ix, a)->len);
+	/* @b's ancestors are @b less its highest bits: add them back. */
+	for (rest = b ^ a; rest; rest ^= bit, a |= bit) {
+		bit = rest & -rest;
+		index_head_link(ix, index_head(ix, a), a | bit);
+	}
+	return h;
+}
+
+/* The writer's lookup: see index.h.  Links heads on the way if needed. */
+struct tdb_rec **tdb_index_slot(struct tdb_index *ix, const struct tdb_key *k)
+{
+	u32 b = index_bucket(k->so_key, (1U << ix->size_log) - 1);
+	struct tdb_rec **prev = &index_head_get(ix, b)->next;
+
+	while (*prev && index_cmp(*prev, k->so_key, k->data, k->len) < 0)
+		prev = &(*prev)->next;
+	return prev;
+}
+
+/*
+ * Writer: adds segment size_log + 1, doubling the buckets.  Leaves the
+ * index as it was when memory is short; the next insert tries again.
+ */
+static void index_grow(struct tdb_index *ix)
+{
+	unsigned int i = ix->size_log + 1;
+	size_t size = index_seg_heads(i) * sizeof(struct tdb_rec);
+	struct tdb_rec *seg;
+
+	seg = port_zalloc(size);
+	if (!seg)
+		return;
+	WRITE_ONCE(ix->seg[i], seg);
+	ix->bytes += size;
+	/* Orders the zeroed segment and its pointer before the new size. */
+	smp_store_release(&ix->size_log, i);
+}
+
+/*
+ * Writer: makes INDEX_AHEAD heads of the newest segment live, picked by
+ * the count so that successive inserts sweep the segment in bucket order
+ * (see the top of this file).  Their parents are consecutive heads, so
+ * their first records are prefetched together before the walks.  Deletes
+ * may move the count back: a head already live costs one check.
+ */
+static void index_head_ahead(struct tdb_index *ix)
+{
+	u32 log = ix->size_log, half, j;
+	u64 i;
+
+	/* Growth to size_log happened when count passed 1 << size_log. */
+	if (!log || ix->count <= (1ULL << log))
+		return;
+	half = 1U << (log - 1);
+	i = (ix->count - (1ULL << log) - 1) * INDEX_AHEAD;
+	if (i >= half)
+		return;
+	for (j = 0; j < INDEX_AHEAD && i + j < half; j++) {
+		const struct tdb_rec *parent = index_head(ix, (u32)i + j);
+
+		if (parent->len && parent->next)
+			prefetch(parent->next);
+	}
+	for (j = 0; j < INDEX_AHEAD && i + j < half; j++)
+		index_head_get(ix, half + (u32)i + j);
+}
+
+/* Writer: links @rec at @slot, then grows when due.  Cannot fail. */
+void tdb_index_insert(struct tdb_index *ix, struct tdb_rec **slot,
+		      struct tdb_rec *rec)
+{
+	rec->next = *slot;
+	rcu_assign_pointer(*slot, rec);
+	WRITE_ONCE(ix->count, ix->count + 1);
+	if (ix->count > (2ULL << ix->size_log) && ix->size_log < INDEX_MAX_LOG)
+		index_grow(ix);
+	index_head_ahead(ix);
+}
+
+/*
+ * Writer: swaps @rec in for the record at @slot.  Readers on the old
+ * record go on through its next, which stays valid.
+ */
+struct tdb_rec *tdb_index_replace(struct tdb_rec **slot, struct tdb_rec *rec)
+{
+	struct tdb_rec *old = *slot;
+
+	rec->next = old->next;
+	rcu_assign_pointer(*slot, rec);
+	return old;
+}
+
+/*
+ * Writer: unlinks the record at @slot.  Its next is left as it is, so a
+ * reader standing on it still reaches the rest of the list.
+ */
+struct tdb_rec *tdb_index_remove(struct tdb_index *ix, struct tdb_rec **slot)
+{
+	struct tdb_rec *old = *slot;
+
+	/* old->next was published when it was linked: no barrier needed. */
+	WRITE_ONCE(*slot, old->next);
+	WRITE_ONCE(ix->count, ix->count - 1);
+	return old;
+}
