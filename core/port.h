@@ -37,6 +37,11 @@
  *   random        port_random_bytes(buf, len)
  *   time          port_time_ns(): monotonic nanoseconds
  *   logging       port_log(level, fmt, ...) with PORT_LOG_ERR/WARN/INFO/DEBUG
+ *   netlink       struct nlmsghdr, struct nlattr, NLMSG_ALIGN() NLMSG_HDRLEN
+ *                 NLA_ALIGN() NLA_HDRLEN NLA_TYPE_MASK, nla_type() nla_len()
+ *                 nla_data() nla_ok() nla_next() nla_for_each_attr(), with
+ *                 the kernel's semantics; port_attr_parse() below (libmnl in
+ *                 user space, the kernel's nla helpers in tdb.ko)
  *
  * A primitive that is not listed here does not exist for core code.
  */
@@ -54,5 +59,46 @@
 #else
 #include "port_user.h"
 #endif
+
+/*
+ * Attribute validation.  A policy entry says what an attribute type must
+ * look like; port_attr_parse() checks every attribute of a run of
+ * attributes (a message's payload after its fixed headers) against it.
+ */
+enum port_attr_kind {
+	PORT_ATTR_UNSPEC,	/* not expected here: ignored */
+	PORT_ATTR_FLAG,		/* no payload */
+	PORT_ATTR_U32,		/* exactly 4 bytes */
+	PORT_ATTR_S32,		/* exactly 4 bytes */
+	PORT_ATTR_U64,		/* exactly 8 bytes */
+	PORT_ATTR_STRING,	/* NUL-terminated, max_len bytes with the NUL */
+	PORT_ATTR_BINARY,	/* min_len..max_len bytes (max_len 0: any) */
+	PORT_ATTR_NESTED,	/* attributes; not looked into */
+};
+
+struct port_attr_policy {
+	u8 kind;		/* enum port_attr_kind */
+	bool multi;		/* may repeat; tb[] holds the first */
+	u16 min_len, max_len;
+};
+
+/* Why port_attr_parse() refused: the attribute type and a static string. */
+struct port_attr_error {
+	u16 type;
+	const char *reason;
+};
+
+/*
+ * Validates the @len bytes of attributes at @buf against @policy (indexed
+ * by type, 0..@maxtype) and stores in tb[type] the first attribute of each
+ * type (tb has @maxtype + 1 entries; absent types are NULL).  Types above
+ * @maxtype and PORT_ATTR_UNSPEC types are skipped, as newer peers may send
+ * them.  Returns 0, or -EINVAL with @err filled when an attribute is
+ * truncated, has a bad length or payload for its kind, repeats without
+ * .multi, or trailing bytes follow the last attribute.
+ */
+int port_attr_parse(const void *buf, size_t len,
+		    const struct port_attr_policy *policy, unsigned int maxtype,
+		    const struct nlattr **tb, struct port_attr_error *err);
 
 #endif /* TDB_CORE_PORT_H */

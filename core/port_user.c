@@ -246,3 +246,96 @@ void port_log(int level, const char *fmt, ...)
 	va_end(ap);
 	port_log_sink(level, msg);
 }
+
+struct port_attr_walk {
+	const struct port_attr_policy *policy;
+	unsigned int maxtype;
+	const struct nlattr **tb;
+	struct port_attr_error *err;
+	const char *base;
+	size_t end;		/* offset past the last attribute seen */
+};
+
+static int port_attr_fail(struct port_attr_walk *w, u16 type,
+			  const char *reason)
+{
+	w->err->type = type;
+	w->err->reason = reason;
+	return MNL_CB_ERROR;
+}
+
+/* libmnl callback: checks one attribute against its policy entry. */
+static int port_attr_check(const struct nlattr *attr, void *data)
+{
+	static const enum mnl_attr_data_type mnl_kind[] = {
+		[PORT_ATTR_FLAG] = MNL_TYPE_FLAG,
+		[PORT_ATTR_U32] = MNL_TYPE_U32,
+		[PORT_ATTR_S32] = MNL_TYPE_U32,
+		[PORT_ATTR_U64] = MNL_TYPE_U64,
+		[PORT_ATTR_STRING] = MNL_TYPE_NUL_STRING,
+		[PORT_ATTR_NESTED] = MNL_TYPE_NESTED,
+	};
+	struct port_attr_walk *w = data;
+	u16 type = mnl_attr_get_type(attr);
+	size_t plen = mnl_attr_get_payload_len(attr);
+	const struct port_attr_policy *p;
+
+	w->end = (const char *)attr - w->base + MNL_ALIGN(attr->nla_len);
+	if (type > w->maxtype || w->policy[type].kind == PORT_ATTR_UNSPEC)
+		return MNL_CB_OK;
+	p = &w->policy[type];
+	if (w->tb[type] && !p->multi)
+		return port_attr_fail(w, type, "attribute repeated");
+	switch (p->kind) {
+	case PORT_ATTR_BINARY:
+		if (plen < p->min_len)
+			return port_attr_fail(w, type, "attribute too short");
+		if (p->max_len && plen > p->max_len)
+			return port_attr_fail(w, type, "attribute too long");
+		break;
+	case PORT_ATTR_STRING:
+		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
+			return port_attr_fail(w, type,
+					      "string not NUL-terminated");
+		if (p->max_len && plen > p->max_len)
+			return port_attr_fail(w, type, "string too long");
+		if (strlen(mnl_attr_get_str(attr)) + 1 != plen)
+			return port_attr_fail(w, type, "NUL inside string");
+		break;
+	default:
+		if (p->kind >= ARRAY_SIZE(mnl_kind) ||
+		    mnl_attr_validate(attr, mnl_kind[p->kind]) < 0)
+			return port_attr_fail(w, type,
+					      "attribute length does not fit its type");
+		break;
+	}
+	if (!w->tb[type])
+		w->tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+int port_attr_parse(const void *buf, size_t len,
+		    const struct port_attr_policy *policy, unsigned int maxtype,
+		    const struct nlattr **tb, struct port_attr_error *err)
+{
+	struct port_attr_walk w = {
+		.policy = policy, .maxtype = maxtype, .tb = tb, .err = err,
+		.base = buf,
+	};
+
+	memset(tb, 0, (maxtype + 1) * sizeof(*tb));
+	if (len > INT_MAX) {
+		err->type = 0;
+		err->reason = "attributes too long";
+		return -EINVAL;
+	}
+	if (mnl_attr_parse_payload(buf, len, port_attr_check, &w) < 0)
+		return -EINVAL;
+	/* libmnl stops quietly at a truncated attribute: that is an error. */
+	if (w.end < len) {
+		err->type = 0;
+		err->reason = "truncated attribute or trailing bytes";
+		return -EINVAL;
+	}
+	return 0;
+}

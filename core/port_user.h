@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <urcu.h>
+#include <linux/netlink.h>
 
 typedef uint8_t u8;
 typedef uint16_t u16;
@@ -194,6 +195,40 @@ u64 port_time_ns(void);
 
 void port_log(int level, const char *fmt, ...) __printf(2, 3);
 
+/* Netlink attributes, with the kernel's names and semantics. */
+static inline int nla_type(const struct nlattr *nla)
+{
+	return nla->nla_type & NLA_TYPE_MASK;
+}
+
+static inline int nla_len(const struct nlattr *nla)
+{
+	return nla->nla_len - NLA_HDRLEN;
+}
+
+static inline void *nla_data(const struct nlattr *nla)
+{
+	return (char *)nla + NLA_HDRLEN;
+}
+
+static inline bool nla_ok(const struct nlattr *nla, int remaining)
+{
+	return remaining >= (int)sizeof(*nla) &&
+	       nla->nla_len >= sizeof(*nla) && nla->nla_len <= remaining;
+}
+
+static inline struct nlattr *nla_next(const struct nlattr *nla, int *remaining)
+{
+	unsigned int totlen = NLA_ALIGN(nla->nla_len);
+
+	*remaining -= totlen;
+	return (struct nlattr *)((char *)nla + totlen);
+}
+
+#define nla_for_each_attr(pos, head, len, rem)                              \
+	for (pos = head, rem = len; nla_ok(pos, rem);                      \
+	     pos = nla_next(pos, &(rem)))
+
 /*
  * Where port_log() writes: stderr unless a host installs its own sink
  * (tdbd does, for syslog and its own level filter).
@@ -208,6 +243,7 @@ extern void (*port_log_sink)(int level, const char *msg);
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#include <libmnl/libmnl.h>
 #endif
 
 #endif /* TDB_CORE_PORT_USER_H */

@@ -475,9 +475,9 @@ TDB_EXPORT int tdb_batch_reap(struct tdb_batch *b, struct tdb_completion *c,
 			if (fail_inflight(b, err))
 				return -ENOMEM;
 		}
-		/* Never wait for more than can come. */
-		if (min > b->done_count + b->sent)
-			min = b->done_count + b->sent;
+		/* Never wait for more than can come, counting what is taken. */
+		if (min > n + b->done_count + b->sent)
+			min = n + b->done_count + b->sent;
 		reap_done(b, c, max, &n);
 		if (n >= min)
 			return n || !err ? (int)n : err;

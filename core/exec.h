@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * exec.h - the executor: runs a batch of request messages (tdb/proto.h)
+ * against an owner's tables and writes one response per request.  Shared
+ * by every host (tdbd, tdb.ko), which only move bytes and wake threads:
+ * everything a request means is decided here, through one dispatch table
+ * indexed by enum tdb_cmd.
+ *
+ * A host copies each batch out of shared memory into private memory
+ * before it calls tdb_exec_batch(); the executor then trusts nothing in
+ * it.  A batch whose message framing is broken (a length past the batch,
+ * a wrong message type, a missing generic header, an unknown command) is
+ * refused as a whole with -EPROTO before anything runs, and the host closes
+ * the connection.  A well-framed request with bad attributes gets an error
+ * response (-EINVAL, -E2BIG ... with TDB_A_MESSAGE saying why) and the
+ * connection goes on.
+ *
+ * Responses go to a sink that the host provides (struct tdb_out), in the
+ * order of the requests.  Each is a complete netlink message: struct
+ * nlmsghdr (type TDB_MSG_TYPE, the request's nlmsg_seq), struct
+ * tdb_genlhdr (the request's command), TDB_A_STATUS first, then the
+ * payload attributes.  Messages are 4-byte aligned and their lengths are
+ * multiples of 4, so the sink's bytes are a valid batch as they are.
+ */
+#ifndef TDB_CORE_EXEC_H
+#define TDB_CORE_EXEC_H
+
+#include "port.h"
+#include "table.h"
+#include "tdb/proto.h"
+
+/* SCAN limits: what a request may ask for at most, and its default. */
+#define TDB_SCAN_MAX_BYTES (256U << 10)
+#define TDB_SCAN_MAX_RECORDS 4096U
+
+/* One per owner process (or module). */
+struct tdb_owner {
+	struct tdb_db db;
+	port_atomic_t requests;		/* requests executed */
+	port_atomic_t connections;	/* hosts inc/dec */
+	/*
+	 * Bytes that hosts hold for connections: ring regions, private
+	 * buffers, output backlogs.  Hosts add and subtract; STATS reports
+	 * it with the tables' memory, so a leaked connection shows.
+	 */
+	port_atomic_t conn_bytes;
+};
+
+/* Who sent a batch (SO_PEERCRED in tdbd). */
+struct tdb_cred {
+	u32 uid, gid;
+};
+
+/*
+ * Where responses go.  The executor writes one response at a time:
+ *
+ *  reserve  returns room for @len bytes of the response being written,
+ *           counted from its start, keeping what was written of it so far
+ *           (the room may move, like realloc); NULL when there is no
+ *           memory.  The first call for a response asks for at least 256
+ *           bytes, and later calls never ask for less than before.
+ *  commit   ends the response: its first @len bytes are complete.
+ *  busy     asked before each request: true when the host wants the
+ *           executor to stop here (its output backlog is full); the batch
+ *           is then resumed later from where it stopped.
+ *
+ * reserve may be called inside an RCU read-side section (GET runs, SCAN,
+ * LIST): it must not sleep (GFP_ATOMIC in the kernel).  error is set to a
+ * static string when tdb_exec_batch() refuses a batch.
+ */
+struct tdb_out {
+	void *(*reserve)(struct tdb_out *out, size_t len);
+	void (*commit)(struct tdb_out *out, size_t len);
+	bool (*busy)(struct tdb_out *out);
+	const char *error;
+};
+
+int tdb_owner_init(struct tdb_owner *o);
+/* Drops every table.  No request may run any more. */
+void tdb_owner_fini(struct tdb_owner *o);
+
+/*
+ * Runs the requests of the @len bytes at @batch (private memory that the
+ * executor may rewrite: it joins value chunks in place) in order, and
+ * writes their responses to @out.  Returns the number of bytes of @batch
+ * consumed: @len when every request ran, less when @out->busy() stopped
+ * it (call again with the rest, which always starts on a message).
+ * Returns -EPROTO, with out->error set, when the batch is malformed
+ * (nothing ran), and -ENOMEM when a response could not be started (the
+ * requests before it ran).  @len must not exceed TDB_BATCH_MAX.
+ *
+ * Runs in a thread that the host registered with port_rcu_thread_online(),
+ * outside any RCU read-side section; may sleep (a DROP waits for a grace
+ * period).
+ */
+int tdb_exec_batch(struct tdb_owner *o, const struct tdb_cred *cred,
+		   void *batch, size_t len, struct tdb_out *out);
+
+/* The name of a command for log lines ("get", "put"...), or "?". */
+const char *tdb_cmd_name(unsigned int cmd);
+
+#endif /* TDB_CORE_EXEC_H */

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * main.c - tdbd, the user-space owner of tdb's tables: options, startup,
+ * the accept loop with each connection's handshake, signals and shutdown.
+ *
+ * Options come from, in rising order of precedence: built-in defaults,
+ * the TDB_SOCKET environment variable, the --config file, and the
+ * command line.
+ *
+ * Handshake.  The main thread accepts connections (non-blocking), reads
+ * each client's struct tdb_hello when it arrives (a client that sends none
+ * within TDBD_HELLO_NS is dropped), creates the connection's region and
+ * eventfds, sends the welcome with them, and hands the connection to a
+ * worker.  A hello of another protocol version is answered with a
+ * welcome of status -EPROTO and no descriptors, then closed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pool.h"
+#include "tdbd.h"
+
+#define TDBD_DEFAULT_DATA_DIR "/var/lib/tdb"
+#define EV_LISTEN 1ULL
+#define EV_SIGNAL 2ULL
+
+struct tdb_owner owner;
+
+/* A connection that has not said hello yet. */
+struct pending {
+	int fd;
+	struct ucred peer;
+	u64 deadline;
+	struct pending *next, *prev;
+};
+
+static struct pending *pendings;
+static int main_epfd = -1;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: tdbd [OPTION]...\n"
+		"The tdb owner daemon: holds the tables and serves libtdb clients over\n"
+		"shared-memory rings.  Runs in the foreground and logs to stderr.\n"
+		"\n"
+		"  -s, --socket PATH      listen on PATH (default: $TDB_SOCKET, else\n"
+		"                         " TDB_DEFAULT_SOCKET "; its directory is created)\n"
+		"  -d, --data-dir DIR     data directory, created if missing and locked\n"
+		"                         against a second tdbd (default " TDBD_DEFAULT_DATA_DIR ")\n"
+		"  -w, --workers N        worker threads (default: one per CPU)\n"
+		"  -c, --config FILE      read 'key = value' lines: socket, data-dir,\n"
+		"                         workers, log-level (flags override them)\n"
+		"  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
+		"  -h, --help             show this help\n"
+		"\n"
+		"Tables live in memory only for now: they are lost when tdbd stops\n"
+		"(persistence to the data directory comes later).\n"
+		"SIGTERM or SIGINT stops tdbd after the batches in flight; exit 0.\n");
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p) {
+		fputs("tdbd: out of memory\n", stderr);
+		exit(1);
+	}
+	return p;
+}
+
+/* Parses the command line over the defaults.  Exits on usage errors. */
+static void parse_args(int argc, char **argv, struct tdbd_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tdbd_opts cli = { .workers = 0, .log_level = -1 };
+	const char *config = NULL, *env;
+	char *end;
+	unsigned long n;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:d:w:c:l:h", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 's':
+			free(cli.socket);
+			cli.socket = xstrdup(optarg);
+			break;
+		case 'd':
+			free(cli.data_dir);
+			cli.data_dir = xstrdup(optarg);
+			break;
+		case 'w':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || n < 1 || n > 1024) {
+				fprintf(stderr,
+					"tdbd: --workers: '%s' is not a number from 1 to 1024\n",
+					optarg);
+				exit(2);
+			}
+			cli.workers = (unsigned int)n;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'l':
+			cli.log_level = log_parse_level(optarg);
+			if (cli.log_level < 0) {
+				fprintf(stderr,
+					"tdbd: --log-level: '%s' is not error, warning, info or debug\n",
+					optarg);
+				exit(2);
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tdbd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+
+	env = getenv("TDB_SOCKET");
+	o->socket = xstrdup(env && *env ? env : TDB_DEFAULT_SOCKET);
+	o->data_dir = xstrdup(TDBD_DEFAULT_DATA_DIR);
+	o->workers = port_nr_cpus();
+	o->log_level = LOG_INFO;
+	if (config && config_load(config, o))
+		exit(2);
+	if (cli.socket) {
+		free(o->socket);
+		o->socket = cli.socket;
+	}
+	if (cli.data_dir) {
+		free(o->data_dir);
+		o->data_dir = cli.data_dir;
+	}
+	if (cli.workers)
+		o->workers = cli.workers;
+	if (cli.log_level >= 0)
+		o->log_level = cli.log_level;
+}
+
+/* As many descriptors as we may have: each connection takes four. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void pending_free(struct pending *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		pendings = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	if (p->fd >= 0) {
+		epoll_ctl(main_epfd, EPOLL_CTL_DEL, p->fd, NULL);
+		close(p->fd);
+	}
+	free(p);
+}
+
+static void accept_all(int lfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	socklen_t len;
+	struct pending *p;
+	int fd;
+
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				log_msg(LOG_WARN, "accept: %s", strerror(errno));
+			return;
+		}
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			close(fd);
+			continue;
+		}
+		p->fd = fd;
+		len = sizeof(p->peer);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &p->peer, &len) < 0) {
+			log_msg(LOG_WARN, "SO_PEERCRED: %s", strerror(errno));
+			close(fd);
+			free(p);
+			continue;
+		}
+		p->deadline = port_time_ns() + TDBD_HELLO_NS;
+		ev.data.ptr = p;
+		if (epoll_ctl(main_epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			free(p);
+			continue;
+		}
+		p->next = pendings;
+		if (pendings)
+			pendings->prev = p;
+		pendings = p;
+	}
+}
+
+/* Answers a hello of another version with -EPROTO. */
+static void refuse_version(int fd)
+{
+	struct tdb_welcome w = {
+		.magic = TDB_HELLO_MAGIC,
+		.version = TDB_PROTO_VERSION,
+		.status = -EPROTO,
+	};
+
+	if (send(fd, &w, sizeof(w), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return;
+}
+
+/* The client of @p sent something: its hello, we hope. */
+static void hello_event(struct pending *p)
+{
+	struct tdb_hello hello;
+	char buf[64];
+	struct conn *c;
+	ssize_t n;
+	int err;
+
+	n = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n != (ssize_t)sizeof(hello)) {
+		if (n > 0)
+			log_msg(LOG_WARN,
+				"client pid %ld uid %u: hello of %zd bytes, not %zu; closing",
+				(long)p->peer.pid, p->peer.uid, n, sizeof(hello));
+		pending_free(p);
+		return;
+	}
+	memcpy(&hello, buf, sizeof(hello));
+	if (hello.magic != TDB_HELLO_MAGIC) {
+		log_msg(LOG_WARN, "client pid %ld uid %u: bad hello magic; closing",
+			(long)p->peer.pid, p->peer.uid);
+		pending_free(p);
+		return;
+	}
+	if (hello.version != TDB_PROTO_VERSION) {
+		log_msg(LOG_WARN,
+			"client pid %ld uid %u: protocol version %u, not %u; refused",
+			(long)p->peer.pid, p->peer.uid, hello.version,
+			TDB_PROTO_VERSION);
+		refuse_version(p->fd);
+		pending_free(p);
+		return;
+	}
+
+	epoll_ctl(main_epfd, EPOLL_CTL_DEL, p->fd, NULL);
+	c = conn_create(p->fd, &p->peer);
+	if (!c) {
+		pending_free(p);
+		return;
+	}
+	p->fd = -1;	/* the connection owns it now */
+	pending_free(p);
+	err = conn_send_welcome(c);
+	if (err) {
+		conn_log(c, LOG_INFO, "cannot send the welcome: %s",
+			 strerror(-err));
+		conn_destroy(c);
+		return;
+	}
+	conn_log(c, LOG_DEBUG, "connected");
+	workers_add(c);
+}
+
+/* Drops connections that said no hello in time; ms until the next due. */
+static int pending_expire(void)
+{
+	u64 now = port_time_ns(), next = UINT64_MAX;
+	struct pending *p, *n;
+
+	for (p = pendings; p; p = n) {
+		n = p->next;
+		if (p->deadline <= now) {
+			log_msg(LOG_WARN,
+				"client pid %ld uid %u: no hello within %llu s; closing",
+				(long)p->peer.pid, p->peer.uid,
+				TDBD_HELLO_NS / 1000000000ULL);
+			pending_free(p);
+		} else if (p->deadline < next) {
+			next = p->deadline;
+		}
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	return (int)((next - now) / 1000000 + 1);
+}
+
+/* Serves the listener and the handshakes until a stop signal. */
+static int main_loop(int lfd, int sfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event evs[32];
+	struct signalfd_siginfo si;
+	int i, n;
+
+	main_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (main_epfd < 0)
+		return -errno;
+	ev.data.u64 = EV_LISTEN;
+	if (epoll_ctl(main_epfd, EPOLL_CTL_ADD, lfd, &ev) < 0)
+		return -errno;
+	ev.data.u64 = EV_SIGNAL;
+	if (epoll_ctl(main_epfd, EPOLL_CTL_ADD, sfd, &ev) < 0)
+		return -errno;
+
+	for (;;) {
+		n = epoll_wait(main_epfd, evs, ARRAY_SIZE(evs), pending_expire());
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.u64 == EV_LISTEN) {
+				accept_all(lfd);
+			} else if (evs[i].data.u64 == EV_SIGNAL) {
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGTERM ||
+				    si.ssi_signo == SIGINT) {
+					log_msg(LOG_INFO, "%s: stopping",
+						strsignal((int)si.ssi_signo));
+					return 0;
+				}
+			} else {
+				hello_event(evs[i].data.ptr);
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct tdbd_listener l = { .fd = -1, .lock_fd = -1 };
+	struct tdbd_opts o = { 0 };
+	int data_lock = -1, sfd = -1, ret = 1, err;
+	sigset_t sigs;
+
+	log_init(LOG_INFO);
+	parse_args(argc, argv, &o);
+	log_init(o.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+
+	data_lock = datadir_lock(o.data_dir);
+	if (data_lock < 0)
+		goto free_opts;
+	if (listener_open(&l, o.socket))
+		goto unlock_data;
+
+	/* Every thread inherits the mask: the signals come through sfd. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		log_msg(LOG_ERR, "signalfd: %s", strerror(errno));
+		goto close_listener;
+	}
+
+	port_rcu_thread_online();
+	err = tdb_pcache_init();
+	if (err) {
+		log_msg(LOG_ERR, "page cache: %s", strerror(-err));
+		goto rcu_offline;
+	}
+	err = tdb_owner_init(&owner);
+	if (err) {
+		log_msg(LOG_ERR, "owner: %s", strerror(-err));
+		goto pcache_fini;
+	}
+	err = workers_start(o.workers);
+	if (err)
+		goto owner_fini;
+
+	log_msg(LOG_INFO,
+		"listening on %s, data directory %s, %u worker%s (tables are in memory only)",
+		o.socket, o.data_dir, o.workers, o.workers == 1 ? "" : "s");
+	err = main_loop(l.fd, sfd);
+	if (err)
+		log_msg(LOG_ERR, "main loop: %s", strerror(-err));
+	else
+		ret = 0;
+
+	/* Stop accepting, finish what is in flight, then close everything. */
+	listener_close(&l);
+	while (pendings)
+		pending_free(pendings);
+	workers_stop();
+	log_msg(LOG_INFO, "stopped: %ld requests served",
+		port_atomic_read(&owner.requests));
+owner_fini:
+	tdb_owner_fini(&owner);
+pcache_fini:
+	tdb_pcache_fini();
+rcu_offline:
+	port_rcu_thread_offline();
+	if (main_epfd >= 0)
+		close(main_epfd);
+	close(sfd);
+close_listener:
+	listener_close(&l);
+unlock_data:
+	close(data_lock);
+free_opts:
+	free(o.socket);
+	free(o.data_dir);
+	return ret;
+}

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * tdbd.h - the user-space owner's private declarations: options, logging,
+ * the listening socket, connections, their rings, and worker threads.
+ *
+ * Threads.  The main thread accepts connections, runs their handshake and
+ * hands each to a worker, round-robin; it also waits for SIGTERM/SIGINT.
+ * A worker owns its connections from then on: no other thread touches
+ * them, so a connection needs no lock.
+ */
+#ifndef TDBD_TDBD_H
+#define TDBD_TDBD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "port.h"
+#include "exec.h"
+
+/* Ring geometry that tdbd offers every connection. */
+#define TDBD_FRAME_SIZE (16U << 10)
+#define TDBD_FRAME_COUNT 64U
+
+/* Private buffers start (and shrink back to) this size. */
+#define TDBD_BUF_MIN (64U << 10)
+/* Output waiting for RX room past which no more requests run. */
+#define TDBD_BACKLOG_SOFT (1U << 20)
+/* Output past which the connection is closed (never reached normally). */
+#define TDBD_BACKLOG_MAX (8U << 20)
+/* A connection whose RX ring makes no progress this long is closed. */
+#define TDBD_STALL_NS (5ULL * 1000000000ULL)
+/* A connection that sends no hello this long after connecting is closed. */
+#define TDBD_HELLO_NS (5ULL * 1000000000ULL)
+/* How long an idle worker polls its rings before it sleeps. */
+#define TDBD_SPIN_NS (30ULL * 1000)
+/* How often a sleeping worker looks at rings whose RX side was full. */
+#define TDBD_POLL_MS 1
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* log.c */
+enum {
+	LOG_ERR = PORT_LOG_ERR,
+	LOG_WARN = PORT_LOG_WARN,
+	LOG_INFO = PORT_LOG_INFO,
+	LOG_DEBUG = PORT_LOG_DEBUG,
+};
+
+extern int log_level;
+
+/* "error", "warning", "info", "debug" -> level, or -1. */
+int log_parse_level(const char *name);
+void log_init(int level);
+void log_msg(int level, const char *fmt, ...) __printf(2, 3);
+
+#define log_enabled(level) ((level) <= log_level)
+
+/* main.c: the options after flags, config file and environment. */
+struct tdbd_opts {
+	char *socket;
+	char *data_dir;
+	unsigned int workers;
+	int log_level;
+};
+
+/* config.c */
+/* Applies FILE's "key = value" lines to @o; 0 or -1 after logging why. */
+int config_load(const char *file, struct tdbd_opts *o);
+
+/* listen.c */
+struct tdbd_listener {
+	int fd;
+	int lock_fd;		/* flock on "<socket>.lock" */
+	char *path;
+	dev_t dev;		/* of the socket file we bound */
+	ino_t ino;
+};
+
+/* Makes sure no other tdbd runs, replaces a stale socket, listens. */
+int listener_open(struct tdbd_listener *l, const char *path);
+void listener_close(struct tdbd_listener *l);
+
+/* datadir.c */
+/* mkdir -p: 0 or -errno. */
+int mkdir_p(const char *path, mode_t mode);
+/* Creates or checks DIR and locks DIR/tdbd.lock; the lock fd or -1. */
+int datadir_lock(const char *dir);
+
+/* A private byte buffer. */
+struct tdbd_buf {
+	u8 *data;
+	size_t len;
+	size_t cap;
+};
+
+struct worker;
+
+/* conn.c, ring.c: one client connection. */
+struct conn {
+	u64 id;
+	pid_t pid;
+	struct tdb_cred cred;
+	int sock;		/* control channel */
+	int memfd;		/* the region, until the welcome is sent */
+	int tx_efd;		/* the client writes: wakes us (never read) */
+	int rx_efd;		/* we write: wakes the client */
+
+	/* The shared region and our own copy of its geometry. */
+	u8 *region;
+	size_t region_size;
+	struct tdb_ring_ctl *ctl;
+	u32 frame_size;
+	u32 frame_count;
+	u8 *tx;
+	u8 *rx;
+	u32 tx_head;		/* next TX frame we read */
+	u32 rx_head;		/* next RX frame we write */
+
+	/* Input: the batch being assembled, then executed. */
+	struct tdbd_buf in;
+	size_t in_off;		/* bytes of a paused batch already run */
+	bool in_ready;		/* in holds a whole batch not fully run */
+	u32 in_frames;		/* frames in the batch being assembled */
+
+	/* Output: responses not yet in RX frames, from out_head on. */
+	struct tdbd_buf out;
+	size_t out_head;
+	size_t big_left;	/* bytes of a large message still to go */
+	u64 stall_since;	/* when RX last made progress with output due */
+	struct tdb_out sink;
+
+	const char *doomed;	/* why to close it at the end of service */
+	size_t acct;		/* bytes counted in owner->conn_bytes */
+	bool sleeping;		/* owner_need_wakeup is set */
+	struct worker *w;
+	struct conn *next, *prev;
+};
+
+extern struct tdb_owner owner;
+
+struct ucred;
+
+/* conn.c */
+/* A connection for the socket @fd (whose peer sent a valid hello). */
+struct conn *conn_create(int fd, const struct ucred *peer);
+/* Sends the welcome and the region and eventfds.  0 or -errno. */
+int conn_send_welcome(struct conn *c);
+void conn_destroy(struct conn *c);
+/* Brings owner.conn_bytes in line with what @c holds now. */
+void conn_account(struct conn *c);
+/* A log line about @c: "conn 12 (pid 345 uid 1000): ...". */
+void conn_log(const struct conn *c, int level, const char *fmt, ...)
+	__printf(3, 4);
+
+/* ring.c */
+enum {
+	RING_IDLE = 0,		/* nothing to do */
+	RING_WORK = 1,		/* did something */
+	RING_CLOSE = -1,	/* close the connection (logged) */
+};
+
+void ring_init(struct conn *c);
+/* Reads TX frames, runs complete batches, writes RX frames. */
+int ring_service(struct conn *c);
+/* Whether TX has a frame for us, looking at one status word. */
+bool ring_tx_pending(const struct conn *c);
+/* Whether output waits for RX room. */
+static inline bool ring_out_pending(const struct conn *c)
+{
+	return c->out_head < c->out.len;
+}
+/* Whether a batch is assembled or running (frames received, not done). */
+static inline bool ring_in_busy(const struct conn *c)
+{
+	return c->in_ready || c->in.len;
+}
+
+/* worker.c */
+/* How long a worker lets a write to a client's eventfd block. */
+#define TDBD_WAKE_TIMEOUT_NS (1000ULL * 1000)
+
+/*
+ * Writes 1 to the client's RX eventfd from worker @w, which never blocks
+ * for more than TDBD_WAKE_TIMEOUT_NS: 0, or -EINTR when the write had to
+ * be cut short (the client made the eventfd blocking and filled it).
+ */
+int worker_wake_fd(struct worker *w, int fd);
+int workers_start(unsigned int n);
+/* Gives @c to the next worker, which owns it from then on. */
+void workers_add(struct conn *c);
+/* Asks every worker to finish in-flight batches, close all, and exit. */
+void workers_stop(void);
+
+#endif /* TDBD_TDBD_H */
