@@ -41,7 +41,7 @@ PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
 	 $(if $(LIB_SRC),$(O)/libtdb/libtdb.a $(O)/libtdb/$(LIBTDB_SONAME))
 
 .PHONY: all deps deps-test deps-bench test unit integration cli-test \
-	test-plain test-san bench run clean
+	test-plain test-san bench bench-ring run clean
 all: deps $(O)/libtdbcore.a $(PROGS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
 
 deps:
@@ -63,8 +63,13 @@ $(O)/libtdb/%.o: libtdb/%.c
 $(O)/libtdbcore.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^
 
+# One relocatable object with its hidden symbols made local: a program
+# linking libtdb.a sees only the exported tdb_* names, as with the .so.
 $(O)/libtdb/libtdb.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	$(LD) -r $^ -o $(O)/libtdb/libtdb-all.o
+	objcopy --localize-hidden $(O)/libtdb/libtdb-all.o
+	rm -f $@
+	$(AR) rcs $@ $(O)/libtdb/libtdb-all.o
 
 $(O)/libtdb/$(LIBTDB_SONAME): $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(LIBTDB_SONAME) $^ -o $@ -lmnl
@@ -105,9 +110,13 @@ test: deps-test
 	@$(MAKE) --no-print-directory test-san
 	@tests/check-core-includes.sh
 
-bench: deps-bench $(BENCH_BIN)
+bench: deps-bench $(BENCH_BIN) $(PROGS)
 	$(O)/bench/alloc
 	$(O)/bench/index
+	scripts/bench-ring.sh $(O)
+
+bench-ring: $(BENCH_BIN) $(PROGS)
+	scripts/bench-ring.sh $(O)
 
 run: deps all
 	@scripts/run.sh $(O)

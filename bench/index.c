@@ -167,7 +167,7 @@ static void run_size(struct tdb_db *db, u64 nrec, u64 nlook, int rounds,
 	res->batch = median(batch, rounds);
 	res->overhead = (double)(st.heap_bytes + st.index_bytes) / nrec -
 			(KEY_LEN + VAL_LEN);
-	tdb_table_drop(db, "bench");
+	tdb_table_drop(db, "bench", NULL, NULL);
 }
 
 int main(int argc, char **argv)

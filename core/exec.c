@@ -493,36 +493,30 @@ static int tdb_do_create(struct tdb_exec *x, struct tdb_req *rq,
 	return 0;
 }
 
-/*
- * Known gap: between the owner check and tdb_table_drop() another client
- * may drop the table and create a new one of the same name, which this
- * DROP would then remove.  Closing it needs a drop-by-pointer in table.c.
- */
+/* Judges a DROP under the registry lock, on the very table dropped. */
+static int tdb_drop_allowed(void *arg, const struct tdb_table_opts *opts)
+{
+	const struct tdb_cred *cred = arg;
+
+	return tdb_perm(cred, opts) & TDB_PERM_OWNER ? 0 : -EACCES;
+}
+
 static int tdb_do_drop(struct tdb_exec *x, struct tdb_req *rq,
 		       struct tdb_rsp *r)
 {
-	struct tdb_table_opts opts;
-	struct tdb_table *t;
 	int err;
 
 	/* tdb_table_drop() waits for holders: hold nothing. */
 	tdb_exec_release(x);
-	rcu_read_lock();
-	t = tdb_table_find(&x->o->db, rq->table);
-	if (t)
-		tdb_table_opts(t, &opts);
-	rcu_read_unlock();
-	if (!t) {
-		tdb_rsp_error(r, -ENOENT, "no such table");
-		return 0;
-	}
-	if (!(tdb_perm(x->cred, &opts) & TDB_PERM_OWNER)) {
-		tdb_rsp_error(r, -EACCES, "only the table's owner or root may drop it");
-		return 0;
-	}
-	err = tdb_table_drop(&x->o->db, rq->table);
-	if (err)
-		tdb_rsp_error(r, err, err == -ENOENT ? "no such table" : NULL);
+	err = tdb_table_drop(&x->o->db, rq->table, tdb_drop_allowed,
+			     (void *)x->cred);
+	if (err == -ENOENT)
+		tdb_rsp_error(r, err, "no such table");
+	else if (err == -EACCES)
+		tdb_rsp_error(r, err,
+			      "only the table's owner or root may drop it");
+	else if (err)
+		tdb_rsp_error(r, err, NULL);
 	return 0;
 }
 

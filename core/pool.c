@@ -759,13 +759,23 @@ size_t tdb_slab_size(const struct tdb_slab *slab)
 /* 16 classes of 8 bytes, then 8 per power of two from 128 to 16 KiB. */
 #define TDB_HEAP_NR_CLASSES (16 + 8 * 7)
 
-/* Header of a block holding one allocation past the largest class. */
+/*
+ * Header of an allocation past the largest class.  Such allocations come
+ * from the host at their exact size (rounded to a page), not from the page
+ * cache by order, which would waste up to half of a 1 MiB value.
+ */
 struct tdb_heap_large {
 	struct tdb_list link;
-	unsigned int order;
+	size_t size;		/* bytes taken from the host */
 };
 
 #define TDB_HEAP_LARGE_HDR TDB_ALIGN(sizeof(struct tdb_heap_large), 16)
+
+/* Bytes a large allocation of @n takes from the host. */
+static inline size_t tdb_heap_large_size(size_t n)
+{
+	return TDB_ALIGN(n + TDB_HEAP_LARGE_HDR, PAGE_SIZE);
+}
 
 /* @lock guards @large and @large_size; each class has its own lock. */
 struct tdb_heap {
@@ -837,30 +847,27 @@ void tdb_heap_destroy(struct tdb_heap *heap)
 
 		h = container_of(heap->large.next, struct tdb_heap_large, link);
 		tdb_list_del(&h->link);
-		tdb_pages_put(h, h->order);
+		port_free(h, h->size);
 	}
 	port_spin_destroy(&heap->lock);
 	port_free(heap, sizeof(*heap));
 }
 
-/* Allocation past the largest class: a block of its own. */
+/* Allocation past the largest class: memory of its own from the host. */
 static void *tdb_heap_alloc_large(struct tdb_heap *heap, size_t n)
 {
 	struct tdb_heap_large *h;
-	unsigned int order;
+	size_t size = tdb_heap_large_size(n);
 
-	if (n > TDB_BLOCK_BYTES(TDB_MAX_ORDER))
+	if (size < n)
 		return NULL;
-	order = tdb_order_of(n + TDB_HEAP_LARGE_HDR);
-	if (order > TDB_MAX_ORDER)
-		return NULL;
-	h = tdb_pages_get(order);
+	h = port_alloc(size);
 	if (!h)
 		return NULL;
-	h->order = order;
+	h->size = size;
 	port_spin_lock(&heap->lock);
 	tdb_list_add(&h->link, &heap->large);
-	WRITE_ONCE(heap->large_size, heap->large_size + TDB_BLOCK_BYTES(order));
+	WRITE_ONCE(heap->large_size, heap->large_size + size);
 	port_spin_unlock(&heap->lock);
 	return (char *)h + TDB_HEAP_LARGE_HDR;
 }
@@ -892,7 +899,7 @@ void tdb_heap_free(struct tdb_heap *heap, void *p, size_t n)
 	if (unlikely(!p))
 		return;
 	h = (struct tdb_heap_large *)((char *)p - TDB_HEAP_LARGE_HDR);
-	if (unlikely(h->order != tdb_order_of(n + TDB_HEAP_LARGE_HDR))) {
+	if (unlikely(h->size != tdb_heap_large_size(n))) {
 		port_log(PORT_LOG_ERR,
 			 "heap %p: free of %p with wrong size %zu",
 			 (void *)heap, p, n);
@@ -900,27 +907,24 @@ void tdb_heap_free(struct tdb_heap *heap, void *p, size_t n)
 	}
 	port_spin_lock(&heap->lock);
 	tdb_list_del(&h->link);
-	WRITE_ONCE(heap->large_size,
-		   heap->large_size - TDB_BLOCK_BYTES(h->order));
+	WRITE_ONCE(heap->large_size, heap->large_size - h->size);
 	port_spin_unlock(&heap->lock);
-	tdb_pages_put(h, h->order);
+	port_free(h, h->size);
 }
 
 /*
- * Bytes an allocation of @n takes from its heap: the class size, or the
- * whole block of a large allocation (which is then at most twice @n plus
- * a header).  0 when @n is more than the heap would ever give.
+ * Bytes an allocation of @n takes from its heap: the class size, or for a
+ * large allocation @n plus a header rounded up to a page.  0 when @n is so
+ * large that the size overflows.
  */
 size_t tdb_heap_usable(size_t n)
 {
-	unsigned int order;
+	size_t size;
 
 	if (n <= TDB_HEAP_MAX_CLASS)
 		return tdb_heap_class_size(tdb_heap_class(n));
-	if (n > TDB_BLOCK_BYTES(TDB_MAX_ORDER))
-		return 0;
-	order = tdb_order_of(n + TDB_HEAP_LARGE_HDR);
-	return order > TDB_MAX_ORDER ? 0 : TDB_BLOCK_BYTES(order);
+	size = tdb_heap_large_size(n);
+	return size < n ? 0 : size;
 }
 
 /*

@@ -28,7 +28,8 @@
  *                 zeroed.  Returns NULL on failure.
  *   large         port_zalloc(size) / port_free(p, size): zeroed memory of
  *                 any size for the engine's own arrays (kvzalloc in the
- *                 kernel), NULL on failure.
+ *                 kernel), NULL on failure; port_alloc(size) the same
+ *                 without zeroing (kvmalloc), freed with port_free().
  *   cpus          port_cpu_id(): the CPU the caller runs on now (a hint in
  *                 user space, where the thread may migrate); port_nr_cpus()
  *   hashing       struct port_hash_key, port_hash_key_init(), port_hash():

@@ -124,6 +124,11 @@ void *port_zalloc(size_t size)
 	return calloc(1, size);
 }
 
+void *port_alloc(size_t size)
+{
+	return malloc(size);
+}
+
 void port_free(void *p, size_t size)
 {
 	(void)size;

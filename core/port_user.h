@@ -181,6 +181,7 @@ unsigned int port_nr_cpus(void);
 void *port_pages_alloc(unsigned int order);
 void port_pages_free(void *p, unsigned int order);
 void *port_zalloc(size_t size);
+void *port_alloc(size_t size);
 void port_free(void *p, size_t size);
 
 struct port_hash_key {

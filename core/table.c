@@ -98,7 +98,7 @@ void tdb_db_fini(struct tdb_db *db)
 	struct tdb_table *t;
 
 	while ((t = db->tables))
-		tdb_table_drop(db, t->name);
+		tdb_table_drop(db, t->name, NULL, NULL);
 	port_mutex_destroy(&db->lock);
 }
 
@@ -216,16 +216,22 @@ free_table:
 	return err;
 }
 
-int tdb_table_drop(struct tdb_db *db, const char *name)
+int tdb_table_drop(struct tdb_db *db, const char *name,
+		   int (*allow)(void *arg, const struct tdb_table_opts *opts),
+		   void *arg)
 {
 	struct tdb_table **link, *t;
+	int err;
 
 	port_mutex_lock(&db->lock);
 	link = tdb_table_link(db, name);
 	t = *link;
-	if (!t) {
+	err = t ? 0 : -ENOENT;
+	if (t && allow)
+		err = allow(arg, &t->opts);
+	if (err) {
 		port_mutex_unlock(&db->lock);
-		return -ENOENT;
+		return err;
 	}
 	rcu_assign_pointer(*link, t->next);
 	db->ntables--;

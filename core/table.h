@@ -73,10 +73,14 @@ int tdb_table_create(struct tdb_db *db, const char *name,
 		     const struct tdb_table_opts *opts);
 /*
  * Unlinks the table, waits for its readers and holders to finish and frees
- * it.  Sleeps; must not be called inside rcu_read_lock() or while holding
- * the table.  0 or -ENOENT.
+ * it.  When @allow is given, it decides under the registry lock, so that
+ * the table it judges is the one dropped: a non-zero return (-EACCES, say)
+ * is returned and nothing happens.  Sleeps; must not be called inside
+ * rcu_read_lock() or while holding the table.  0, -ENOENT or @allow's.
  */
-int tdb_table_drop(struct tdb_db *db, const char *name);
+int tdb_table_drop(struct tdb_db *db, const char *name,
+		   int (*allow)(void *arg, const struct tdb_table_opts *opts),
+		   void *arg);
 
 /* The table called @name, or NULL.  Call inside rcu_read_lock(). */
 struct tdb_table *tdb_table_find(struct tdb_db *db, const char *name);

@@ -1,6 +1,50 @@
 #!/bin/sh
-# tdb's main job: until tdbd lands, demonstrate the engine.
+# tdb's main job: start tdbd on its default socket and data directory
+# (/run/tdb/tdbd.sock, /var/lib/tdb), or use the one already running there,
+# and show a short tdbcli session against it.  tdbd keeps running after the
+# demonstration; stop it with the kill command printed at the end.
 set -eu
 O=${1:-build}
-"$O"/bench/index --quick
-"$O"/bench/alloc --quick
+tdbd=$O/tdbd/tdbd
+cli=$O/cli/tdbcli
+sock=${TDB_SOCKET:-/run/tdb/tdbd.sock}
+log=${TDB_LOG:-/tmp/tdbd.log}
+
+if "$cli" --socket "$sock" stats >/dev/null 2>&1; then
+	echo "tdbd already serves $sock"
+else
+	"$tdbd" --socket "$sock" >"$log" 2>&1 &
+	pid=$!
+	i=0
+	until "$cli" --socket "$sock" stats >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 $pid 2>/dev/null; then
+			echo "tdbd did not start; its log ($log):" >&2
+			cat "$log" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	echo "started tdbd (pid $pid) on $sock, logging to $log"
+fi
+
+run() {
+	echo "\$ tdbcli $*"
+	"$cli" --socket "$sock" "$@" || echo "(exit status $?)"
+}
+
+"$cli" --socket "$sock" drop demo >/dev/null 2>&1 || true
+run create demo --mode 0644 --quota 64M
+run put demo greeting "hello, world"
+run put demo answer 42
+run get demo greeting
+run get demo missing
+run dump demo
+run info demo
+run --json info demo
+run tables
+run stats
+run del demo answer
+run dump demo
+echo
+echo "tdbd keeps serving $sock; stop it with: kill \$(pgrep -x tdbd)"

@@ -72,6 +72,12 @@ static int count_table(void *arg, struct tdb_table *t)
 	return 0;
 }
 
+static int deny_drop(void *arg, const struct tdb_table_opts *opts)
+{
+	(*(int *)arg)++;
+	return opts->mode == 0600 ? -EACCES : 0;
+}
+
 static void test_registry(void **state)
 {
 	char name[TDB_NAME_MAX + 1];
@@ -95,10 +101,19 @@ static void test_registry(void **state)
 	assert_non_null(table("a"));
 	assert_string_equal(tdb_table_name(table("a")), "a");
 	assert_null(table("nope"));
-	assert_int_equal(tdb_table_drop(&db, "a"), 0);
-	assert_int_equal(tdb_table_drop(&db, "a"), -ENOENT);
+	assert_int_equal(tdb_table_drop(&db, "a", NULL, NULL), 0);
+	assert_int_equal(tdb_table_drop(&db, "a", NULL, NULL), -ENOENT);
+
+	/* The judge sees the table's options and can refuse. */
+	new_table("judged", 0);
+	n = 0;
+	assert_int_equal(tdb_table_drop(&db, "judged", deny_drop, &n), -EACCES);
+	assert_int_equal(n, 1);
+	assert_non_null(table("judged"));
+	assert_int_equal(tdb_table_drop(&db, "nope", deny_drop, &n), -ENOENT);
+	assert_int_equal(n, 1);
 	assert_null(table("a"));
-	assert_int_equal(db.ntables, 2);
+	assert_int_equal(db.ntables, 3);
 }
 
 static void test_put_get_delete(void **state)
@@ -443,7 +458,7 @@ static void test_drop_under_readers(void **state)
 		for (k = 0; k < 1000; k++)
 			put_u64(t, k, k);
 		usleep(2000);
-		assert_int_equal(tdb_table_drop(&db, "victim"), 0);
+		assert_int_equal(tdb_table_drop(&db, "victim", NULL, NULL), 0);
 	}
 	stop = 1;
 	for (i = 0; i < 3; i++) {
