@@ -506,7 +506,7 @@ static int tdb_do_drop(struct tdb_exec *x, struct tdb_req *rq,
 {
 	int err;
 
-	/* tdb_table_drop() waits for holders: hold nothing. */
+	/* Hold nothing, so the table goes as soon as its readers have. */
 	tdb_exec_release(x);
 	err = tdb_table_drop(&x->o->db, rq->table, tdb_drop_allowed,
 			     (void *)x->cred);

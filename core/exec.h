@@ -29,10 +29,6 @@
 #include "table.h"
 #include "tdb/proto.h"
 
-/* SCAN limits: what a request may ask for at most, and its default. */
-#define TDB_SCAN_MAX_BYTES (256U << 10)
-#define TDB_SCAN_MAX_RECORDS 4096U
-
 /* One per owner process (or module). */
 struct tdb_owner {
 	struct tdb_db db;

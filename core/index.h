@@ -34,9 +34,7 @@
 #define TDB_CORE_INDEX_H
 
 #include "port.h"
-
-#define TDB_KEY_MAX 1024U
-#define TDB_VAL_MAX (1U << 20)
+#include "tdb/proto.h"	/* TDB_KEY_MAX, TDB_VAL_MAX */
 
 #define TDB_REC_KLEN_BITS 11
 #define TDB_REC_KLEN_MASK ((1U << TDB_REC_KLEN_BITS) - 1)

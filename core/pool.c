@@ -24,8 +24,8 @@
  *    not bounce pages.
  *  - heap: classes of 8-byte steps up to 128, then 8 classes per power of
  *    two (16-byte steps up to 256, 32 up to 512, ...) up to 16 KiB: 72
- *    classes, rounding loss at most 1/9 of the class.  Larger sizes take a
- *    block of the next power of two with a 32-byte header.
+ *    classes, rounding loss at most 1/9 of the class.  Larger sizes come
+ *    from the host at their size plus a 32-byte header, rounded to a page.
  */
 #include "pool.h"
 #include "port.h"
@@ -34,9 +34,6 @@
 #define TDB_BLOCK_BYTES(order) ((size_t)PAGE_SIZE << (order))
 
 /* The kernel has it; the user-space port does not (yet). */
-#ifndef noinline
-#define noinline __attribute__((__noinline__))
-#endif
 
 /* Orders past this are refused: the request is surely a bug. */
 #define TDB_MAX_ORDER 28

@@ -6,11 +6,12 @@
  * A host (tdbd in user space, tdb.ko in the kernel) provides, under the
  * names the kernel uses where the kernel has one:
  *
- *   types         u8 u16 u32 u64 s32 s64 bool size_t, true/false, NULL
+ *   types         u8 u16 u32 u64 s32 s64 bool size_t uintptr_t, true/false,
+ *                 NULL
  *   errors        EINVAL ENOENT EEXIST ENOSPC ENOMEM E2BIG ... (kernel values)
  *   compiler      likely() unlikely() container_of() ARRAY_SIZE() prefetch()
- *                 __always_inline __maybe_unused
- *   memory        memcpy() memcmp() memset() memmove() strlen()
+ *                 __always_inline __maybe_unused noinline
+ *   memory        memcpy() memcmp() memset() memmove() strlen() strcmp()
  *   ordering      READ_ONCE() WRITE_ONCE() smp_load_acquire()
  *                 smp_store_release() smp_mb()
  *   atomics       port_atomic_t (a long): port_atomic_read/set/add/
@@ -20,6 +21,10 @@
  *                 synchronize_rcu() rcu_barrier()
  *                 port_rcu_thread_online/offline(): user-space threads must
  *                 announce themselves before their first read-side section.
+ *                 call_rcu() callbacks may run in softirq context in the
+ *                 kernel (a thread in user space) and take the engine's
+ *                 spinlocks, so the kernel port's port_spin_lock() must
+ *                 disable bottom halves (spin_lock_bh).
  *   locks         port_spinlock_t port_spin_init/lock/unlock/destroy
  *                 port_mutex_t port_mutex_init/lock/unlock/destroy
  *                 port_yield(): let other threads run (may sleep)

@@ -42,6 +42,9 @@ typedef int64_t s64;
 #define __always_inline inline __attribute__((always_inline))
 #endif
 #define __maybe_unused __attribute__((unused))
+#ifndef noinline
+#define noinline __attribute__((__noinline__))
+#endif
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #ifndef container_of
 #define container_of(ptr, type, member) \

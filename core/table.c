@@ -14,6 +14,12 @@
  *  - Unlinked records are retired in batches of TDB_RETIRE_BATCH, one
  *    call_rcu() each, instead of an rcu_head in every record: that keeps a
  *    record's header at 16 bytes.
+ *  - A drop only unlinks the table: it never waits.  The registry's
+ *    reference goes after a grace period (no reader can still see the
+ *    table), each pending retire batch and each holder has a reference of
+ *    its own, and whoever drops the last one frees the table with all its
+ *    records at once.  So a worker that runs a DROP goes straight on to
+ *    its other clients.
  */
 #include "table.h"
 #include "pool.h"
@@ -38,7 +44,12 @@ struct tdb_table {
 	struct tdb_table_opts opts;
 	struct tdb_index index;
 	struct tdb_heap *heap;
-	port_atomic_t refs;		/* holders outside RCU */
+	/*
+	 * The registry's reference, holders' and pending retire batches':
+	 * the last one frees the table.
+	 */
+	port_atomic_t refs;
+	struct rcu_head rcu;		/* drops the registry's reference */
 	port_mutex_t wlock;		/* serialises writers */
 	/* Under wlock: */
 	bool dead;
@@ -99,6 +110,8 @@ void tdb_db_fini(struct tdb_db *db)
 
 	while ((t = db->tables))
 		tdb_table_drop(db, t->name, NULL, NULL);
+	/* The drops' grace periods and retire batches end the tables. */
+	rcu_barrier();
 	port_mutex_destroy(&db->lock);
 }
 
@@ -112,6 +125,7 @@ static void tdb_retire_free(struct rcu_head *head)
 	for (i = 0; i < rb->n; i++)
 		tdb_rec_free(t, rb->recs[i]);
 	tdb_heap_free(t->heap, rb, sizeof(*rb));
+	tdb_table_release(t);
 }
 
 /* Hands the current batch to RCU.  Under wlock. */
@@ -144,6 +158,7 @@ static void tdb_retire(struct tdb_table *t, struct tdb_rec *r)
 		rb->n = 0;
 		rb->bytes = 0;
 		t->retire = rb;
+		tdb_table_hold(t);
 	}
 	rb->recs[rb->n++] = r;
 	rb->bytes += tdb_rec_usable(r);
@@ -169,6 +184,22 @@ static struct tdb_table **tdb_table_link(struct tdb_db *db, const char *name)
 	return link;
 }
 
+/* Frees @t and every record at once: nobody can reach it any more. */
+static void tdb_table_free(struct tdb_table *t)
+{
+	/* Every record lives in the heap, which goes whole. */
+	tdb_index_destroy(&t->index, NULL, NULL);
+	tdb_heap_destroy(t->heap);
+	port_mutex_destroy(&t->wlock);
+	port_free(t, sizeof(*t));
+}
+
+/* A grace period after the drop: readers that found @t are gone. */
+static void tdb_table_unlinked(struct rcu_head *head)
+{
+	tdb_table_release(container_of(head, struct tdb_table, rcu));
+}
+
 int tdb_table_create(struct tdb_db *db, const char *name,
 		     const struct tdb_table_opts *opts)
 {
@@ -184,6 +215,7 @@ int tdb_table_create(struct tdb_db *db, const char *name,
 	memcpy(t->name, name, nlen + 1);
 	if (opts)
 		t->opts = *opts;
+	port_atomic_set(&t->refs, 1);
 	port_mutex_init(&t->wlock);
 	err = tdb_index_init(&t->index);
 	if (err)
@@ -241,19 +273,7 @@ int tdb_table_drop(struct tdb_db *db, const char *name,
 	t->dead = true;
 	tdb_retire_flush(t);
 	port_mutex_unlock(&t->wlock);
-
-	/* Readers that found it are gone after this; holders took refs. */
-	synchronize_rcu();
-	while (port_atomic_read(&t->refs))
-		port_yield();
-	/* Writers saw t->dead: the batches flushed above are the last. */
-	rcu_barrier();
-
-	/* Every record lives in the heap, which goes at once. */
-	tdb_index_destroy(&t->index, NULL, NULL);
-	tdb_heap_destroy(t->heap);
-	port_mutex_destroy(&t->wlock);
-	port_free(t, sizeof(*t));
+	call_rcu(&t->rcu, tdb_table_unlinked);
 	return 0;
 }
 
@@ -274,7 +294,8 @@ void tdb_table_hold(struct tdb_table *t)
 
 void tdb_table_release(struct tdb_table *t)
 {
-	port_atomic_dec_return(&t->refs);
+	if (!port_atomic_dec_return(&t->refs))
+		tdb_table_free(t);
 }
 
 int tdb_db_for_each(struct tdb_db *db,

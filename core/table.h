@@ -27,8 +27,6 @@
 #include "port.h"
 #include "index.h"
 
-#define TDB_NAME_MAX 64
-
 struct tdb_table;
 
 /* All tables of one owner. */
@@ -56,13 +54,9 @@ struct tdb_table_stats {
 };
 
 /*
- * Flags for tdb_table_put(); without either, put inserts or replaces.  The
- * same values travel on the wire (tdb/proto.h).
+ * Flags for tdb_table_put() are the wire's TDB_PUT_CREATE and
+ * TDB_PUT_REPLACE (tdb/proto.h); without either, put inserts or replaces.
  */
-#ifndef TDB_PUT_CREATE
-#define TDB_PUT_CREATE 0x1	/* fail with -EEXIST if the key exists */
-#define TDB_PUT_REPLACE 0x2	/* fail with -ENOENT if it does not */
-#endif
 
 int tdb_db_init(struct tdb_db *db);
 /* Drops every table.  No other thread may use @db any more. */
@@ -72,11 +66,12 @@ void tdb_db_fini(struct tdb_db *db);
 int tdb_table_create(struct tdb_db *db, const char *name,
 		     const struct tdb_table_opts *opts);
 /*
- * Unlinks the table, waits for its readers and holders to finish and frees
- * it.  When @allow is given, it decides under the registry lock, so that
+ * Unlinks the table and returns without waiting; the table and all its
+ * records are freed once its readers, holders and pending reclamation are
+ * done.  When @allow is given, it decides under the registry lock, so that
  * the table it judges is the one dropped: a non-zero return (-EACCES, say)
- * is returned and nothing happens.  Sleeps; must not be called inside
- * rcu_read_lock() or while holding the table.  0, -ENOENT or @allow's.
+ * is returned and nothing happens.  Takes mutexes: not inside
+ * rcu_read_lock().  0, -ENOENT or @allow's.
  */
 int tdb_table_drop(struct tdb_db *db, const char *name,
 		   int (*allow)(void *arg, const struct tdb_table_opts *opts),

@@ -82,6 +82,13 @@
 /* Where tdbd listens when neither --socket nor TDB_SOCKET says otherwise. */
 #define TDB_DEFAULT_SOCKET "/run/tdb/tdbd.sock"
 
+/* Limits that every side enforces. */
+#define TDB_KEY_MAX 1024U		/* key bytes; keys are 1..TDB_KEY_MAX */
+#define TDB_VAL_MAX (1U << 20)		/* value bytes */
+#define TDB_NAME_MAX 64U		/* table name bytes, NUL included */
+#define TDB_SCAN_MAX_RECORDS 4096U	/* records in one SCAN response */
+#define TDB_SCAN_MAX_BYTES (256U << 10)	/* its bytes, past one record */
+
 /* Ring geometry: the owner's choice, within these bounds. */
 #define TDB_FRAME_SIZE_MIN 4096U
 #define TDB_FRAME_SIZE_MAX (1U << 20)

@@ -110,7 +110,7 @@ struct tdb_create_opts {
 };
 
 struct tdb_table_info {
-	char name[64];
+	char name[TDB_NAME_MAX];
 	uint64_t records;
 	uint64_t mem_bytes;
 	uint64_t quota;

@@ -409,7 +409,7 @@ static void test_scan_concurrent(void **state)
 
 struct reader_arg {
 	volatile int *stop;
-	u64 reads, hits;
+	u64 reads, hits, wrong;
 };
 
 /* Looks the table "victim" up and reads from it until told to stop. */
@@ -428,8 +428,12 @@ static void *reader(void *p)
 			tdb_table_hold(t);
 		rcu_read_unlock();
 		if (t) {
-			if (!get_u64(t, k++ % 1000, &v))
+			u64 want = k++ % 1000;
+
+			if (!tdb_table_read(t, &want, 8, &v, 8, &(u32){ 0 })) {
 				r->hits++;
+				r->wrong += v != want;
+			}
 			v = k;
 			tdb_table_put(t, &k, 8, &v, 8, 0);
 			tdb_table_release(t);
@@ -464,7 +468,34 @@ static void test_drop_under_readers(void **state)
 	for (i = 0; i < 3; i++) {
 		pthread_join(th[i], NULL);
 		assert_true(r[i].hits > 0);
+		assert_int_equal(r[i].wrong, 0);
 	}
+}
+
+/* A holder keeps a dropped table readable; writes fail; release frees. */
+static void test_drop_while_held(void **state)
+{
+	struct tdb_table *t = new_table("held", 0);
+	u64 v = 0;
+	int i;
+
+	for (i = 0; i < 100; i++)
+		put_u64(t, i, i + 7);
+	/* Retired records pending in a batch hold the table as well. */
+	put_u64(t, 1, 1);
+	tdb_table_hold(t);
+	assert_int_equal(tdb_table_drop(&db, "held", NULL, NULL), 0);
+	assert_null(table("held"));
+	synchronize_rcu();
+	rcu_barrier();
+	assert_int_equal(get_u64(t, 5, &v), 0);
+	assert_int_equal(v, 12);
+	v = 3;
+	assert_int_equal(tdb_table_put(t, &v, 8, &v, 8, 0), -ENOENT);
+	assert_int_equal(tdb_table_delete(t, &v, 8), -ENOENT);
+	/* A new table of the same name is another table. */
+	assert_int_equal(get_u64(new_table("held", 0), 5, &v), -ENOENT);
+	tdb_table_release(t);	/* frees it: ASan checks */
 }
 
 int main(void)
@@ -483,6 +514,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_concurrent, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_drop_under_readers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_drop_while_held, setup,
 						teardown),
 	};
 	int ret;
