@@ -590,6 +590,17 @@ struct tdb_slab *tdb_slab_create(size_t obj_size)
 	return slab;
 }
 
+/*
+ * Returns a block to the page cache.  Its object area was poisoned for
+ * AddressSanitizer while the slab owned it; the page cache writes into it.
+ */
+static void tdb_slab_block_put(struct tdb_slab *slab, struct tdb_slab_block *b)
+{
+	port_unpoison((char *)b + TDB_SLAB_HDR,
+		      TDB_BLOCK_BYTES(slab->order) - TDB_SLAB_HDR);
+	tdb_pages_put(b, slab->order);
+}
+
 /* Returns every block of @slab to the page cache, live objects or not. */
 static void tdb_slab_release(struct tdb_slab *slab)
 {
@@ -601,12 +612,12 @@ static void tdb_slab_release(struct tdb_slab *slab)
 			struct tdb_list *l = lists[i]->next;
 
 			tdb_list_del(l);
-			tdb_pages_put(container_of(l, struct tdb_slab_block,
-						   link),
-				      slab->order);
+			tdb_slab_block_put(slab, container_of(l,
+						struct tdb_slab_block, link));
 		}
 	}
-	tdb_pages_put(slab->empty, slab->order);
+	if (slab->empty)
+		tdb_slab_block_put(slab, slab->empty);
 	slab->empty = NULL;
 	slab->size = 0;
 	port_spin_destroy(&slab->lock);
@@ -652,6 +663,9 @@ static bool tdb_slab_grow(struct tdb_slab *slab)
 		b->free = NULL;
 		b->used = 0;
 		b->fresh = TDB_SLAB_HDR;
+		/* Objects are unpoisoned as they are handed out. */
+		port_poison((char *)b + TDB_SLAB_HDR,
+			    TDB_BLOCK_BYTES(slab->order) - TDB_SLAB_HDR);
 		WRITE_ONCE(slab->size,
 			   slab->size + TDB_BLOCK_BYTES(slab->order));
 		tdb_list_add(&b->link, &slab->partial);
@@ -677,10 +691,12 @@ static __always_inline void *__tdb_slab_alloc(struct tdb_slab *slab)
 	b = container_of(slab->partial.next, struct tdb_slab_block, link);
 	obj = b->free;
 	if (obj) {
+		port_unpoison(obj, slab->obj_size);
 		b->free = *(void **)obj;
 	} else {
 		obj = (char *)b + b->fresh;
 		b->fresh += slab->obj_size;
+		port_unpoison(obj, slab->obj_size);
 	}
 	if (unlikely(++b->used == slab->per_block)) {
 		tdb_list_del(&b->link);
@@ -718,6 +734,8 @@ static __always_inline void __tdb_slab_free(struct tdb_slab *slab, void *obj)
 	port_spin_lock(&slab->lock);
 	*(void **)obj = b->free;
 	b->free = obj;
+	/* A use after free of a record now trips AddressSanitizer. */
+	port_poison(obj, slab->obj_size);
 	was_full = b->used == slab->per_block;
 	if (unlikely(--b->used == 0)) {
 		tdb_list_del(&b->link);
@@ -734,7 +752,7 @@ static __always_inline void __tdb_slab_free(struct tdb_slab *slab, void *obj)
 	}
 	port_spin_unlock(&slab->lock);
 	if (victim)
-		tdb_pages_put(victim, slab->order);
+		tdb_slab_block_put(slab, victim);
 }
 
 void tdb_slab_free(struct tdb_slab *slab, void *obj)

@@ -31,6 +31,9 @@
  *   pages         port_pages_alloc(order) / port_pages_free(p, order):
  *                 PAGE_SIZE << order bytes, aligned to their own size, not
  *                 zeroed.  Returns NULL on failure.
+ *   sanitizers    port_poison(p, n) / port_unpoison(p, n): mark memory that
+ *                 the engine's allocators hold as unusable / usable for
+ *                 AddressSanitizer (KASAN later); nothing otherwise
  *   large         port_zalloc(size) / port_free(p, size): zeroed memory of
  *                 any size for the engine's own arrays (kvzalloc in the
  *                 kernel), NULL on failure; port_alloc(size) the same

@@ -113,6 +113,15 @@ static inline long port_atomic_cmpxchg(port_atomic_t *a, long old, long new)
 	return old;
 }
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#define port_poison(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define port_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define port_poison(p, n) ((void)(p), (void)(n))
+#define port_unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
 /* RCU: liburcu's API already has the kernel's names. */
 static inline void port_rcu_thread_online(void)
 {
