@@ -208,10 +208,23 @@ void port_random_bytes(void *buf, size_t len)
 		ssize_t n = getrandom(p, len, 0);
 
 		if (n < 0) {
+			u64 t;
+
 			if (errno == EINTR)
 				continue;
-			/* No entropy source at all: never leave the key zero. */
-			memset(p, 0x5a, len);
+			/*
+			 * No entropy source at all (a kernel before 3.17):
+			 * fall back to the clock and an address, weak but
+			 * never the same key for every table.
+			 */
+			port_log(PORT_LOG_WARN, "getrandom: %s; hash keys are "
+				 "guessable", strerror(errno));
+			while (len) {
+				t = port_time_ns() ^ (u64)(uintptr_t)p;
+				t *= 0x9e3779b97f4a7c15ULL;
+				*p++ = (char)(t >> 56);
+				len--;
+			}
 			return;
 		}
 		p += n;

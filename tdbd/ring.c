@@ -208,7 +208,9 @@ static int ring_exec(struct conn *c)
 	ret = tdb_exec_batch(&owner, &c->cred, c->in.data + c->in_off,
 			     c->in.len - c->in_off, &c->sink);
 	if (ret < 0) {
-		conn_log(c, LOG_WARN, "malformed batch: %s; closing",
+		conn_log(c, LOG_WARN, "%s: %s; closing",
+			 ret == -ENOMEM ? "out of memory for a response" :
+					  "malformed batch",
 			 c->sink.error ? c->sink.error : strerror(-ret));
 		return RING_CLOSE;
 	}
