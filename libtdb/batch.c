@@ -12,7 +12,8 @@
  * read, whoever reads it (this batch's reap, another batch, or a
  * synchronous call on the same connection), so that the RX ring never
  * backs up; a GET's value is copied out of the RX buffer into its own
- * allocation then.  Completions wait in a FIFO that grows as needed until
+ * allocation then (if that allocation fails, the GET completes with
+ * -ENOMEM).  Completions wait in a FIFO that grows as needed until
  * reaped; the values a reap hands out are freed by the next reap.
  */
 #include <errno.h>
@@ -94,6 +95,13 @@ static int done_push(struct tdb_batch *b, const struct done *d)
 	return 0;
 }
 
+/*
+ * Turns the response @nlh into a completion of @b and frees its slot.  0, or
+ * the connection's error once it has failed: a response that cannot be
+ * handed over breaks the connection, so that no operation is left waiting
+ * for an answer that was read already (tdb_batch_free() waits for every
+ * slot sent).
+ */
 int batch_complete(struct tdb_batch *b, const struct nlmsghdr *nlh)
 {
 	uint32_t idx = SEQ_SLOT(nlh->nlmsg_seq);
@@ -117,9 +125,13 @@ int batch_complete(struct tdb_batch *b, const struct nlmsghdr *nlh)
 		d.vlen = a.vlen;
 		if (a.vlen) {
 			d.val = malloc(a.vlen);
-			if (!d.val)
-				return -ENOMEM;
-			msg_value_copy(&a, d.val, a.vlen);
+			if (d.val) {
+				msg_value_copy(&a, d.val, a.vlen);
+			} else {
+				/* The value is lost: this operation fails. */
+				d.status = -ENOMEM;
+				d.vlen = 0;
+			}
 		}
 	}
 	err = done_push(b, &d);
@@ -218,7 +230,10 @@ static void batch_destroy(struct tdb_batch *b)
 
 /*
  * Frees the batch.  Responses still due to it will find no waiter; since
- * that would break the connection, the batch first waits for them.
+ * that would break the connection, the batch first waits for them.  Every
+ * response read completes its slot or fails the connection, and a failed
+ * connection stops the wait: it ends when the last answer comes or the
+ * connection breaks.
  */
 TDB_EXPORT void tdb_batch_free(struct tdb_batch *b)
 {

@@ -25,11 +25,6 @@
 
 #define TDB_EXPORT __attribute__((visibility("default")))
 
-/* Limits of tdb.h, enforced before anything is sent. */
-#define TDB_KEY_MAX 1024U
-#define TDB_VAL_MAX (1U << 20)
-#define TDB_NAME_MAX 64U
-
 #define SEQ_OWNER(seq) ((uint32_t)(seq) >> 16)
 #define SEQ_SLOT(seq) ((uint32_t)(seq) & 0xffffU)
 #define SEQ_MAKE(owner, slot) (((uint32_t)(owner) << 16) | ((slot) & 0xffffU))

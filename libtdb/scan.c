@@ -15,8 +15,6 @@
 #include "internal.h"
 
 /* What the owner grants at most (core/exec.h). */
-#define SCAN_MAX_RECORDS 4096U
-#define SCAN_MAX_BYTES (256U << 10)
 #define SCAN_PAGE_SLACK 512U
 
 struct tdb_scan {
@@ -163,8 +161,8 @@ static int scan_fetch(struct tdb_scan *s)
 		return err;
 	page_bytes = page_bytes > 2 * SCAN_PAGE_SLACK ?
 			     page_bytes - SCAN_PAGE_SLACK : page_bytes / 2;
-	if (page_bytes > SCAN_MAX_BYTES)
-		page_bytes = SCAN_MAX_BYTES;
+	if (page_bytes > TDB_SCAN_MAX_BYTES)
+		page_bytes = TDB_SCAN_MAX_BYTES;
 	nlh = sync_start(db, TDB_CMD_SCAN,
 			 msg_size(s->table, 0, (size_t)-1,
 				  MNL_ATTR_HDRLEN + MNL_ALIGN(s->cursor_len) +
@@ -174,7 +172,7 @@ static int scan_fetch(struct tdb_scan *s)
 	msg_put_table(nlh, s->table);
 	if (s->cursor)
 		mnl_attr_put(nlh, TDB_A_CURSOR, s->cursor_len, s->cursor);
-	mnl_attr_put_u32(nlh, TDB_A_MAX_RECORDS, SCAN_MAX_RECORDS);
+	mnl_attr_put_u32(nlh, TDB_A_MAX_RECORDS, TDB_SCAN_MAX_RECORDS);
 	mnl_attr_put_u32(nlh, TDB_A_MAX_BYTES, page_bytes);
 	err = sync_call(db, &a);
 	if (err)

@@ -43,7 +43,7 @@ int sync_call(struct tdb *db, struct msg_attrs *a)
 	const struct nlmsghdr *nlh;
 	uint32_t seq = req->nlmsg_seq;
 	uint8_t cmd = g->cmd;
-	int err;
+	int err, lost = 0;
 
 	err = ring_send(db, req, req->nlmsg_len);
 	if (err)
@@ -52,15 +52,25 @@ int sync_call(struct tdb *db, struct msg_attrs *a)
 		err = ring_recv(db, &nlh, true);
 		if (err < 0)
 			return err;
-		if (nlh->nlmsg_seq != seq) {
-			err = ring_dispatch(db, nlh);
-			if (err)
-				return err;
-			continue;
-		}
-		err = msg_parse(nlh, cmd, a);
-		return err ? conn_fail(db, err) : 0;
+		if (nlh->nlmsg_seq == seq)
+			break;
+		/*
+		 * Another waiter's answer.  If handing it over fails, ours is
+		 * still on the way: returning now would leave it to arrive
+		 * with no waiter, which breaks the connection.  Wait for it,
+		 * unless the connection is gone.
+		 */
+		err = ring_dispatch(db, nlh);
+		if (err && !lost)
+			lost = err;
+		err = conn_usable(db);
+		if (err)
+			return err;
 	}
+	err = msg_parse(nlh, cmd, a);
+	if (err)
+		return conn_fail(db, err);
+	return lost;
 }
 
 /* Sends a request for @table and @key and waits for the answer. */

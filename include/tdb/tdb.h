@@ -231,7 +231,8 @@ void tdb_scan_close(struct tdb_scan *s);
  * connection that reads them, and wait in the batch until reaped: they
  * take memory (with a GET's value) until then, so reap regularly.  An
  * operation's status is the owner's answer for it (-ENOENT, -EEXIST,
- * -EACCES, -ENOSPC...); once the connection breaks, every operation still
+ * -EACCES, -ENOSPC...), or -ENOMEM for a GET whose value this process had
+ * no memory to keep; once the connection breaks, every operation still
  * in flight completes with the connection's error, so each operation
  * queued yields exactly one completion.
  *

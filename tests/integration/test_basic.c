@@ -3,7 +3,8 @@
  * Integration tests of libtdb against a running owner (TDB_SOCKET): tables,
  * records and their flags, every size boundary (keys, values, frames),
  * error codes and their messages, scans (exactly once, also while another
- * connection writes), the batched API, and fork().
+ * connection writes), the batched API (also when a value cannot be
+ * allocated), and fork().
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,44 @@
 #include "harness.h"
 
 #define MIB (1024 * 1024)
+
+/*
+ * Fault injection without LD_PRELOAD: the program's own malloc() comes
+ * before the C library's for every caller, libtdb.a included, and forwards
+ * to glibc's allocator, so free() and realloc() need no replacement.  The
+ * next malloc() of exactly @fail_size bytes fails.  Not under
+ * AddressSanitizer, whose allocator must see every block: test_batch_nomem
+ * is skipped there.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define MALLOC_FAULTS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MALLOC_FAULTS 0
+#endif
+#endif
+#if !defined(MALLOC_FAULTS) && defined(__GLIBC__)
+#define MALLOC_FAULTS 1
+#endif
+#ifndef MALLOC_FAULTS
+#define MALLOC_FAULTS 0
+#endif
+
+static size_t fail_size;
+
+#if MALLOC_FAULTS
+extern void *__libc_malloc(size_t size);
+
+void *malloc(size_t size)
+{
+	if (size && size == fail_size) {
+		fail_size = 0;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_malloc(size);
+}
+#endif
 
 static struct tdb *db;
 static uint8_t *vbuf;		/* 1 MiB + a page: values read back */
@@ -1241,6 +1280,90 @@ static void test_reap_min(void **state)
 	assert_int_equal(tdb_drop(db, t), 0);
 }
 
+/*
+ * A GET whose value cannot be allocated when its answer is read completes
+ * alone with -ENOMEM: its slot is freed and the batch and the connection go
+ * on.  The answer is read by a reap, by a synchronous call, and by
+ * tdb_batch_free(), which must not wait for it forever.
+ */
+static void test_batch_nomem(void **state)
+{
+	enum { VLEN = 70001 };	/* a size nothing else allocates */
+	struct tdb_batch *b;
+	struct tdb_completion c[4];
+	char t[64];
+	size_t vlen;
+	int i, n;
+
+	(void)state;
+	if (!MALLOC_FAULTS)
+		skip();
+	new_table(t, sizeof(t), "basic_nomem", TDB_DUR_MEMORY);
+	put_seeded(t, "v", 1, VLEN, 7);
+	b = tdb_batch_new(db, 4);
+	assert_non_null(b);
+
+	/* Read by a reap, among operations that succeed. */
+	assert_int_equal(tdb_batch_get(b, t, "v", 1, (void *)1), 0);
+	assert_int_equal(tdb_batch_get(b, t, "none", 4, (void *)2), 0);
+	assert_int_equal(tdb_batch_put(b, t, "w", 1, "x", 1, 0, (void *)3),
+			 0);
+	fail_size = VLEN;
+	n = tdb_batch_reap(b, c, 4, 3);
+	assert_int_equal(n, 3);
+	assert_int_equal(fail_size, 0);
+	for (i = 0; i < n; i++) {
+		switch ((uintptr_t)c[i].user) {
+		case 1:
+			assert_int_equal(c[i].op, TDB_CMD_GET);
+			assert_int_equal(c[i].status, -ENOMEM);
+			assert_null(c[i].val);
+			break;
+		case 2:
+			assert_int_equal(c[i].status, -ENOENT);
+			break;
+		case 3:
+			assert_int_equal(c[i].status, 0);
+			break;
+		default:
+			fail_msg("completion of unknown operation %p",
+				 c[i].user);
+		}
+	}
+	assert_int_equal(tdb_batch_pending(b), 0);
+
+	/* The slot and the connection are fine. */
+	assert_int_equal(tdb_batch_get(b, t, "v", 1, (void *)1), 0);
+	assert_int_equal(tdb_batch_reap(b, c, 4, 1), 1);
+	assert_int_equal(c[0].status, 0);
+	assert_int_equal(c[0].vlen, VLEN);
+	h_fill(wbuf, VLEN, 7);
+	assert_memory_equal(c[0].val, wbuf, VLEN);
+	check_value(t, "v", 1, VLEN, 7);
+
+	/* Read by a synchronous call, or by the reap if it comes later. */
+	assert_int_equal(tdb_batch_get(b, t, "v", 1, (void *)4), 0);
+	assert_int_equal(tdb_batch_submit(b), 0);
+	fail_size = VLEN;
+	assert_int_equal(tdb_get(db, t, "w", 1, vbuf, 16, &vlen), 0);
+	assert_int_equal(vlen, 1);
+	assert_int_equal(tdb_batch_reap(b, c, 4, 1), 1);
+	assert_int_equal(fail_size, 0);
+	assert_ptr_equal(c[0].user, (void *)4);
+	assert_int_equal(c[0].status, -ENOMEM);
+	assert_int_equal(tdb_batch_pending(b), 0);
+
+	/* Read by tdb_batch_free(). */
+	assert_int_equal(tdb_batch_get(b, t, "v", 1, NULL), 0);
+	assert_int_equal(tdb_batch_submit(b), 0);
+	fail_size = VLEN;
+	tdb_batch_free(b);
+	assert_int_equal(fail_size, 0);
+
+	check_value(t, "v", 1, VLEN, 7);
+	assert_int_equal(tdb_drop(db, t), 0);
+}
+
 /* ---- fork --------------------------------------------------------------- */
 
 static void test_fork(void **state)
@@ -1372,6 +1495,7 @@ int main(void)
 		cmocka_unit_test(test_batch_large),
 		cmocka_unit_test(test_reap_min),
 		cmocka_unit_test(test_batch_mixed),
+		cmocka_unit_test(test_batch_nomem),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_connect_errors),
 		cmocka_unit_test(test_connections),
