@@ -17,37 +17,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "pool.h"
 #include "table.h"
 
 #define KEY_LEN 16
 #define VAL_LEN 100
 #define BATCH 64
-
-static u64 splitmix(u64 x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-/* Key i: a scrambled half, so that nothing sorts, and i itself. */
-static void make_key(u8 *key, u64 i)
-{
-	u64 h = splitmix(i);
-
-	memcpy(key, &h, 8);
-	memcpy(key + 8, &i, 8);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {

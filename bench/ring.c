@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "tdb/tdb.h"
 
 #define KEY_LEN 16
@@ -37,30 +38,6 @@
 static unsigned long nrecords = 100000;
 static double seconds = 2.0;
 static char table[64];
-
-static uint64_t splitmix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-static void make_key(uint8_t *key, uint64_t i)
-{
-	uint64_t h = splitmix(i);
-
-	memcpy(key, &h, 8);
-	memcpy(key + 8, &i, 8);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void fail(const char *what, int err)
 {
