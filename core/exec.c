@@ -488,6 +488,8 @@ static int tdb_do_create(struct tdb_exec *x, struct tdb_req *rq,
 			      "bad table name: 1 to 63 of [A-Za-z0-9_.-]");
 	else if (err == -EEXIST)
 		tdb_rsp_error(r, err, "table exists");
+	else if (err == -EDQUOT)
+		tdb_rsp_error(r, err, "this uid owns too many tables already");
 	else if (err)
 		tdb_rsp_error(r, err, NULL);
 	return 0;

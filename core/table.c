@@ -101,6 +101,7 @@ int tdb_db_init(struct tdb_db *db)
 	port_mutex_init(&db->lock);
 	db->tables = NULL;
 	db->ntables = 0;
+	db->tables_per_uid = TDB_TABLES_PER_UID;
 	return 0;
 }
 
@@ -200,6 +201,21 @@ static void tdb_table_unlinked(struct rcu_head *head)
 	tdb_table_release(container_of(head, struct tdb_table, rcu));
 }
 
+/* Whether @t's owner may own one table more.  Under db->lock. */
+static int tdb_uid_may_create(const struct tdb_db *db,
+			      const struct tdb_table *t)
+{
+	const struct tdb_table *o;
+	unsigned int n = 0;
+
+	if (!db->tables_per_uid || !t->opts.uid)
+		return 0;
+	for (o = db->tables; o; o = o->next)
+		if (o->opts.uid == t->opts.uid && ++n >= db->tables_per_uid)
+			return -EDQUOT;
+	return 0;
+}
+
 int tdb_table_create(struct tdb_db *db, const char *name,
 		     const struct tdb_table_opts *opts)
 {
@@ -227,9 +243,9 @@ int tdb_table_create(struct tdb_db *db, const char *name,
 	}
 
 	port_mutex_lock(&db->lock);
-	if (*tdb_table_link(db, name)) {
+	err = *tdb_table_link(db, name) ? -EEXIST : tdb_uid_may_create(db, t);
+	if (err) {
 		port_mutex_unlock(&db->lock);
-		err = -EEXIST;
 		goto destroy_heap;
 	}
 	t->next = db->tables;

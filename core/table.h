@@ -29,11 +29,18 @@
 
 struct tdb_table;
 
+/*
+ * Tables one non-root uid may own by default: past it, create fails with
+ * -EDQUOT, so that one client cannot fill the owner with empty tables.
+ */
+#define TDB_TABLES_PER_UID 1024U
+
 /* All tables of one owner. */
 struct tdb_db {
 	port_mutex_t lock;		/* serialises create and drop */
 	struct tdb_table *tables;	/* RCU list, newest first */
 	unsigned int ntables;
+	unsigned int tables_per_uid;	/* 0: no limit; root has none */
 };
 
 struct tdb_table_opts {
@@ -62,7 +69,10 @@ int tdb_db_init(struct tdb_db *db);
 /* Drops every table.  No other thread may use @db any more. */
 void tdb_db_fini(struct tdb_db *db);
 
-/* 0, -EINVAL (bad name), -EEXIST or -ENOMEM. */
+/*
+ * 0, -EINVAL (bad name), -EEXIST, -EDQUOT (opts->uid, not root, owns
+ * db->tables_per_uid tables already) or -ENOMEM.
+ */
 int tdb_table_create(struct tdb_db *db, const char *name,
 		     const struct tdb_table_opts *opts);
 /*

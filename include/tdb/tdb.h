@@ -18,6 +18,7 @@
  *   -E2BIG    key over 1024 bytes or value over 1 MiB
  *   -EINVAL   an empty key, a bad table name or flags
  *   -ENOSPC   the table's quota is full
+ *   -EDQUOT   this uid owns as many tables as the owner allows (1024)
  *   -EPROTO   the owner speaks another protocol version, or sent
  *             something malformed (libtdb checks every length and
  *             attribute it receives and never trusts the shared rings)

@@ -104,6 +104,24 @@ static void test_registry(void **state)
 	assert_int_equal(tdb_table_drop(&db, "a", NULL, NULL), 0);
 	assert_int_equal(tdb_table_drop(&db, "a", NULL, NULL), -ENOENT);
 
+	/* A uid's table count is capped; root's is not. */
+	db.tables_per_uid = 2;
+	{
+		struct tdb_table_opts u = { .uid = 1000 };
+
+		assert_int_equal(tdb_table_create(&db, "u1", &u), 0);
+		assert_int_equal(tdb_table_create(&db, "u2", &u), 0);
+		assert_int_equal(tdb_table_create(&db, "u3", &u), -EDQUOT);
+		u.uid = 1001;
+		assert_int_equal(tdb_table_create(&db, "u3", &u), 0);
+		assert_int_equal(tdb_table_drop(&db, "u1", NULL, NULL), 0);
+		u.uid = 1000;
+		assert_int_equal(tdb_table_create(&db, "u4", &u), 0);
+		assert_int_equal(tdb_table_create(&db, "r1", NULL), 0);
+		assert_int_equal(tdb_table_create(&db, "r2", NULL), 0);
+		assert_int_equal(tdb_table_create(&db, "r3", NULL), 0);
+	}
+
 	/* The judge sees the table's options and can refuse. */
 	new_table("judged", 0);
 	n = 0;
@@ -113,7 +131,7 @@ static void test_registry(void **state)
 	assert_int_equal(tdb_table_drop(&db, "nope", deny_drop, &n), -ENOENT);
 	assert_int_equal(n, 1);
 	assert_null(table("a"));
-	assert_int_equal(db.ntables, 3);
+	assert_int_equal(db.ntables, 9);
 }
 
 static void test_put_get_delete(void **state)
