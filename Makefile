@@ -42,7 +42,7 @@ PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
 
 .PHONY: all deps deps-test deps-bench test unit integration cli-test \
 	test-plain test-san bench bench-ring run clean
-all: deps $(O)/libtdbcore.a $(PROGS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
+all: deps-test $(O)/libtdbcore.a $(PROGS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
 
 deps:
 	@scripts/deps.sh build
@@ -118,7 +118,8 @@ bench: deps-bench $(BENCH_BIN) $(PROGS)
 bench-ring: $(BENCH_BIN) $(PROGS)
 	scripts/bench-ring.sh $(O)
 
-run: deps all
+# Needs only the build dependencies: no test is built.
+run: deps $(PROGS)
 	@scripts/run.sh $(O)
 
 clean:
