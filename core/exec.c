@@ -12,7 +12,7 @@
  *  - A table is looked up once per run of requests naming it and held
  *    (tdb_table_hold) until the name changes or the batch ends; a run that
  *    wrote to it ends with tdb_table_flush().  Holds are dropped before a
- *    DROP, which waits for holders.
+ *    DROP, so that the table goes as soon as its readers have.
  *  - Access: a table has the uid/gid of the connection that created it and
  *    a mode (TDB_A_MODE & 0777; absent or 0 means 0600).  uid 0 may do
  *    anything; the owner uid gets the 0700 bits, a matching gid the 0070
@@ -79,7 +79,8 @@ struct tdb_exec {
 	u32 tperm;
 	bool wrote;
 	bool nomem;			/* a response could not be started */
-	struct tdb_cursor cursor;	/* SCAN's, kept off the stack */
+	struct tdb_cursor cursor;	/* SCAN's (on the caller's stack for now:
+					 * tdb.ko will want it elsewhere) */
 };
 
 struct tdb_cmd_desc {
