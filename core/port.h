@@ -51,6 +51,13 @@
  *                 nla_data() nla_ok() nla_next() nla_for_each_attr(), with
  *                 the kernel's semantics; port_attr_parse() below (libmnl in
  *                 user space, the kernel's nla helpers in tdb.ko)
+ *   checksums     port_crc32c(crc, buf, len): CRC-32C (Castagnoli) with the
+ *                 kernel's crc32c() semantics: no inversion on entry or
+ *                 exit, so the standard check value of a buffer is
+ *                 ~port_crc32c(~0U, buf, len)
+ *   files         struct port_file, port_file_open/close/pread/pwrite/
+ *                 datasync/truncate/size, port_file_unlink/rename,
+ *                 port_dir_sync, port_dir_list: see below
  *
  * A primitive that is not listed here does not exist for core code.
  */
@@ -109,5 +116,51 @@ struct port_attr_error {
 int port_attr_parse(const void *buf, size_t len,
 		    const struct port_attr_policy *policy, unsigned int maxtype,
 		    const struct nlattr **tb, struct port_attr_error *err);
+
+/*
+ * Files, for the log and checkpoints.  Files are named by a directory and
+ * a plain name inside it (no '/').  A file is opened for reading and
+ * writing; every call may sleep, so only the log and checkpoint threads
+ * (kthreads in tdb.ko: filp_open, kernel_read/kernel_write, vfs_fsync,
+ * vfs_truncate, iterate_dir, vfs_unlink/vfs_rename) use them, never a
+ * worker in the middle of a request.  All return 0 or -errno; -ENOSPC,
+ * -EIO, -EDQUOT and -EFBIG come back unchanged so that callers can report
+ * exactly what the disk said.
+ */
+struct port_file;
+
+#define PORT_F_CREATE 0x1	/* create the file when it does not exist */
+#define PORT_F_EXCL 0x2		/* with PORT_F_CREATE: -EEXIST if it does */
+#define PORT_F_TRUNC 0x4	/* empty the file on open */
+
+/* Opens @dir/@name (mode 0600 when created) and stores it in *@out. */
+int port_file_open(const char *dir, const char *name, unsigned int flags,
+		   struct port_file **out);
+void port_file_close(struct port_file *f);
+/*
+ * Writes all @len bytes at @off, retrying short writes; -errno when the
+ * disk refuses part of it (some bytes may then have reached the file).
+ */
+int port_file_pwrite(struct port_file *f, const void *buf, size_t len,
+		     u64 off);
+/* Reads up to @len bytes at @off: fewer only at end of file.  Or -errno. */
+s64 port_file_pread(struct port_file *f, void *buf, size_t len, u64 off);
+/* fdatasync(): the data and the size, not the timestamps. */
+int port_file_datasync(struct port_file *f);
+int port_file_truncate(struct port_file *f, u64 size);
+/* The file's size in bytes, or -errno. */
+s64 port_file_size(struct port_file *f);
+int port_file_unlink(const char *dir, const char *name);
+/* Renames @dir/@from to @dir/@to, replacing @to atomically. */
+int port_file_rename(const char *dir, const char *from, const char *to);
+/* Makes created, renamed and removed names in @dir durable (fsync). */
+int port_dir_sync(const char *dir);
+/*
+ * Calls @fn with each name in @dir other than "." and ".." (in no order)
+ * until it returns non-zero, which is returned; 0 at the end, -errno if
+ * the directory cannot be read (-ENOENT, -ENOTDIR, -EACCES...).
+ */
+int port_dir_list(const char *dir, int (*fn)(void *arg, const char *name),
+		  void *arg);
 
 #endif /* TDB_CORE_PORT_H */

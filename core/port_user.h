@@ -259,4 +259,15 @@ extern void (*port_log_sink)(int level, const char *msg);
 #include <libmnl/libmnl.h>
 #endif
 
+/* CRC-32C: SSE4.2's crc32 instruction when the CPU has it. */
+u32 port_crc32c(u32 crc, const void *buf, size_t len);
+/* The portable slicing-by-8 path alone, so that tests can check it too. */
+u32 port_crc32c_sw(u32 crc, const void *buf, size_t len);
+
+#ifdef PORT_USER_IMPL
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#endif
+
 #endif /* TDB_CORE_PORT_USER_H */
