@@ -339,16 +339,13 @@ static int batch_queue(struct tdb_batch *b, uint8_t cmd, const char *table,
 	void *p;
 	int err;
 
-	err = conn_usable(b->db);
-	if (!err)
-		err = msg_check_table(table);
+	err = msg_check_call(b->db, table);
 	if (!err)
 		err = msg_check_key(key, klen);
 	if (!err && cmd == TDB_CMD_PUT)
 		err = msg_check_value(val, vlen);
-	if (!err && (flags & ~(TDB_PUT_CREATE | TDB_PUT_REPLACE) ||
-		     flags == (TDB_PUT_CREATE | TDB_PUT_REPLACE)))
-		err = -EINVAL;
+	if (!err)
+		err = msg_check_put_flags(flags);
 	if (err)
 		return err;
 	err = batch_slot(b, &idx);

@@ -92,6 +92,8 @@ int ring_dispatch(struct tdb *db, const struct nlmsghdr *nlh);
 
 /* msg.c */
 int msg_check_table(const char *table);
+int msg_check_call(struct tdb *db, const char *table);
+int msg_check_put_flags(unsigned int flags);
 int msg_check_key(const void *key, size_t klen);
 int msg_check_value(const void *val, size_t vlen);
 /* Bytes a message with these attributes takes (see msg_put_*). */

@@ -32,6 +32,23 @@ int msg_check_table(const char *table)
 	return 0;
 }
 
+/* What every request naming @table checks first: the connection, the name. */
+int msg_check_call(struct tdb *db, const char *table)
+{
+	int err = conn_usable(db);
+
+	return err ? err : msg_check_table(table);
+}
+
+/* PUT takes no flag, or one of TDB_PUT_CREATE and TDB_PUT_REPLACE. */
+int msg_check_put_flags(unsigned int flags)
+{
+	if (flags & ~(TDB_PUT_CREATE | TDB_PUT_REPLACE) ||
+	    flags == (TDB_PUT_CREATE | TDB_PUT_REPLACE))
+		return -EINVAL;
+	return 0;
+}
+
 int msg_check_key(const void *key, size_t klen)
 {
 	if (klen == 0 || !key)

@@ -329,9 +329,7 @@ TDB_EXPORT int tdb_scan_open(struct tdb *db, const char *table,
 	int err;
 
 	*out = NULL;
-	err = conn_usable(db);
-	if (!err)
-		err = msg_check_table(table);
+	err = msg_check_call(db, table);
 	if (err)
 		return err;
 	s = calloc(1, sizeof(*s));

@@ -80,9 +80,7 @@ static int key_call(struct tdb *db, uint8_t cmd, const char *table,
 	struct nlmsghdr *nlh;
 	int err;
 
-	err = conn_usable(db);
-	if (!err)
-		err = msg_check_table(table);
+	err = msg_check_call(db, table);
 	if (!err)
 		err = msg_check_key(key, klen);
 	if (err)
@@ -157,16 +155,13 @@ TDB_EXPORT int tdb_put(struct tdb *db, const char *table, const void *key,
 	struct msg_attrs a;
 	int err;
 
-	err = conn_usable(db);
-	if (!err)
-		err = msg_check_table(table);
+	err = msg_check_call(db, table);
 	if (!err)
 		err = msg_check_key(key, klen);
 	if (!err)
 		err = msg_check_value(val, vlen);
-	if (!err && (flags & ~(TDB_PUT_CREATE | TDB_PUT_REPLACE) ||
-		     flags == (TDB_PUT_CREATE | TDB_PUT_REPLACE)))
-		err = -EINVAL;
+	if (!err)
+		err = msg_check_put_flags(flags);
 	if (err)
 		return err;
 	nlh = sync_start(db, TDB_CMD_PUT,

@@ -20,9 +20,7 @@ TDB_EXPORT int tdb_create(struct tdb *db, const char *table,
 	struct msg_attrs a;
 	int err;
 
-	err = conn_usable(db);
-	if (!err)
-		err = msg_check_table(table);
+	err = msg_check_call(db, table);
 	if (err)
 		return err;
 	if (!opts)
@@ -50,9 +48,7 @@ static int table_call(struct tdb *db, uint8_t cmd, const char *table,
 	struct nlmsghdr *nlh;
 	int err;
 
-	err = conn_usable(db);
-	if (!err)
-		err = msg_check_table(table);
+	err = msg_check_call(db, table);
 	if (err)
 		return err;
 	nlh = sync_start(db, cmd, msg_size(table, 0, (size_t)-1, 0));
