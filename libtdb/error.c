@@ -21,6 +21,7 @@ static const struct {
 	{ EINVAL, "invalid argument: empty key, bad table name, options or flags" },
 	{ ENOSPC, "the table's quota is full, or the owner's disk is" },
 	{ EDQUOT, "this user owns as many tables as the owner allows" },
+	{ EUSERS, "this user holds as many connections as the owner allows" },
 	{ EIO, "I/O error in the owner's storage" },
 	{ EPROTO, "protocol error: the owner speaks another protocol version or sent malformed data" },
 	{ ECONNRESET, "the owner closed the connection; reconnect" },

@@ -2,7 +2,7 @@
 /*
  * config.c - tdbd's configuration file: "key = value" lines, '#' starts a
  * comment line, blank lines are ignored, a value may be put in double
- * quotes.  Keys: socket, data-dir, workers, log-level (the long flags'
+ * quotes.  Keys: socket, data-dir, workers, max-conns, log-level (the long flags'
  * names).  Any error names the file and line and stops tdbd.
  */
 #include <ctype.h>
@@ -36,14 +36,12 @@ static const char *config_set(struct tdbd_opts *o, const char *key,
 	} else if (!strcmp(key, "data-dir") || !strcmp(key, "data_dir")) {
 		str = &o->data_dir;
 	} else if (!strcmp(key, "workers")) {
-		char *end;
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(val, &end, 10);
-		if (errno || *end || !*val || n < 1 || n > 1024)
+		if (config_parse_count(val, 1, 1024, &o->workers))
 			return "workers must be a number from 1 to 1024";
-		o->workers = (unsigned int)n;
+		return NULL;
+	} else if (!strcmp(key, "max-conns") || !strcmp(key, "max_conns")) {
+		if (config_parse_count(val, 0, 1000000, &o->max_conns))
+			return "max-conns must be a number from 0 to 1000000";
 		return NULL;
 	} else if (!strcmp(key, "log-level") || !strcmp(key, "log_level")) {
 		int level = log_parse_level(val);
@@ -53,13 +51,27 @@ static const char *config_set(struct tdbd_opts *o, const char *key,
 		o->log_level = level;
 		return NULL;
 	} else {
-		return "unknown key (known: socket, data-dir, workers, log-level)";
+		return "unknown key (known: socket, data-dir, workers, max-conns, log-level)";
 	}
 	if (!*val)
 		return "empty value";
 	free(*str);
 	*str = strdup(val);
 	return *str ? NULL : "out of memory";
+}
+
+int config_parse_count(const char *s, unsigned int min, unsigned int max,
+		       unsigned int *out)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno || *end || !*s || *s == '-' || n < min || n > max)
+		return -EINVAL;
+	*out = (unsigned int)n;
+	return 0;
 }
 
 int config_load(const char *file, struct tdbd_opts *o)

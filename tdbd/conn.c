@@ -204,5 +204,7 @@ void conn_destroy(struct conn *c)
 		port_atomic_sub(&owner.conn_bytes, (long)c->acct);
 		port_atomic_dec_return(&owner.connections);
 	}
+	if (c->uid_counted)
+		uid_conns_drop(c->cred.uid);
 	free(c);
 }

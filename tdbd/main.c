@@ -58,8 +58,10 @@ static void usage(FILE *f)
 		"  -d, --data-dir DIR     data directory, created if missing and locked\n"
 		"                         against a second tdbd (default " TDBD_DEFAULT_DATA_DIR ")\n"
 		"  -w, --workers N        worker threads (default: one per CPU)\n"
+		"  -m, --max-conns N      connections one non-root uid may hold at once\n"
+		"                         (default 256; 0: no limit)\n"
 		"  -c, --config FILE      read 'key = value' lines: socket, data-dir,\n"
-		"                         workers, log-level (flags override them)\n"
+		"                         workers, max-conns, log-level (flags override)\n"
 		"  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
 		"  -h, --help             show this help\n"
 		"\n"
@@ -86,6 +88,7 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 		{ "socket", required_argument, NULL, 's' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "max-conns", required_argument, NULL, 'm' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
@@ -93,11 +96,10 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 	};
 	struct tdbd_opts cli = { .workers = 0, .log_level = -1 };
 	const char *config = NULL, *env;
-	char *end;
-	unsigned long n;
+	bool max_conns_set = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:d:w:c:l:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "s:d:w:m:c:l:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 's':
@@ -109,15 +111,22 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 			cli.data_dir = xstrdup(optarg);
 			break;
 		case 'w':
-			errno = 0;
-			n = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || n < 1 || n > 1024) {
+			if (config_parse_count(optarg, 1, 1024, &cli.workers)) {
 				fprintf(stderr,
 					"tdbd: --workers: '%s' is not a number from 1 to 1024\n",
 					optarg);
 				exit(2);
 			}
-			cli.workers = (unsigned int)n;
+			break;
+		case 'm':
+			if (config_parse_count(optarg, 0, 1000000,
+					       &cli.max_conns)) {
+				fprintf(stderr,
+					"tdbd: --max-conns: '%s' is not a number from 0 to 1000000\n",
+					optarg);
+				exit(2);
+			}
+			max_conns_set = true;
 			break;
 		case 'c':
 			config = optarg;
@@ -149,6 +158,7 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 	o->socket = xstrdup(env && *env ? env : TDB_DEFAULT_SOCKET);
 	o->data_dir = xstrdup(TDBD_DEFAULT_DATA_DIR);
 	o->workers = port_nr_cpus();
+	o->max_conns = TDBD_MAX_CONNS_DEFAULT;
 	o->log_level = LOG_INFO;
 	if (config && config_load(config, o))
 		exit(2);
@@ -162,6 +172,8 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 	}
 	if (cli.workers)
 		o->workers = cli.workers;
+	if (max_conns_set)
+		o->max_conns = cli.max_conns;
 	if (cli.log_level >= 0)
 		o->log_level = cli.log_level;
 }
@@ -235,13 +247,16 @@ static void accept_all(int lfd)
 	}
 }
 
-/* Answers a hello of another version with -EPROTO. */
-static void refuse_version(int fd)
+/* --max-conns, for the handshakes. */
+static unsigned int max_conns;
+
+/* Answers a hello with a welcome of @status and no descriptors. */
+static void refuse(int fd, int status)
 {
 	struct tdb_welcome w = {
 		.magic = TDB_HELLO_MAGIC,
 		.version = TDB_PROTO_VERSION,
-		.status = -EPROTO,
+		.status = status,
 	};
 
 	if (send(fd, &w, sizeof(w), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
@@ -280,7 +295,18 @@ static void hello_event(struct pending *p)
 			"client pid %ld uid %u: protocol version %u, not %u; refused",
 			(long)p->peer.pid, p->peer.uid, hello.version,
 			TDB_PROTO_VERSION);
-		refuse_version(p->fd);
+		refuse(p->fd, -EPROTO);
+		pending_free(p);
+		return;
+	}
+	err = uid_conns_take(p->peer.uid, max_conns);
+	if (err) {
+		log_msg(LOG_WARN,
+			"client pid %ld uid %u: %s; refused",
+			(long)p->peer.pid, p->peer.uid,
+			err == -EUSERS ? "uid holds --max-conns connections"
+				       : strerror(-err));
+		refuse(p->fd, err);
 		pending_free(p);
 		return;
 	}
@@ -288,9 +314,11 @@ static void hello_event(struct pending *p)
 	epoll_ctl(main_epfd, EPOLL_CTL_DEL, p->fd, NULL);
 	c = conn_create(p->fd, &p->peer);
 	if (!c) {
+		uid_conns_drop(p->peer.uid);
 		pending_free(p);
 		return;
 	}
+	c->uid_counted = true;
 	p->fd = -1;	/* the connection owns it now */
 	pending_free(p);
 	err = conn_send_welcome(c);
@@ -377,6 +405,7 @@ int main(int argc, char **argv)
 
 	log_init(LOG_INFO);
 	parse_args(argc, argv, &o);
+	max_conns = o.max_conns;
 	log_init(o.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();

@@ -67,16 +67,28 @@ void log_msg(int level, const char *fmt, ...) __printf(2, 3);
 #define log_enabled(level) ((level) <= log_level)
 
 /* main.c: the options after flags, config file and environment. */
+/* Connections one non-root uid may hold at once, by default. */
+#define TDBD_MAX_CONNS_DEFAULT 256U
+
 struct tdbd_opts {
 	char *socket;
 	char *data_dir;
 	unsigned int workers;
+	unsigned int max_conns;		/* per non-root uid; 0: no limit */
 	int log_level;
 };
 
 /* config.c */
 /* Applies FILE's "key = value" lines to @o; 0 or -1 after logging why. */
 int config_load(const char *file, struct tdbd_opts *o);
+/* Parses a decimal count in [@min, @max] into *@out; 0 or -EINVAL. */
+int config_parse_count(const char *s, unsigned int min, unsigned int max,
+		       unsigned int *out);
+
+/* uidconns.c */
+/* Counts a connection of @uid: 0, or -EUSERS when it holds @max already. */
+int uid_conns_take(uid_t uid, unsigned int max);
+void uid_conns_drop(uid_t uid);
 
 /* listen.c */
 struct tdbd_listener {
@@ -142,6 +154,7 @@ struct conn {
 
 	const char *doomed;	/* why to close it at the end of service */
 	size_t acct;		/* bytes counted in owner->conn_bytes */
+	bool uid_counted;	/* counted by uid_conns_take() */
 	bool sleeping;		/* owner_need_wakeup is set */
 	struct worker *w;
 	struct conn *next, *prev;

@@ -19,6 +19,8 @@
  *   -EINVAL   an empty key, a bad table name or flags
  *   -ENOSPC   the table's quota is full
  *   -EDQUOT   this uid owns as many tables as the owner allows (1024)
+ *   -EUSERS   (connect) this uid holds as many connections as the owner
+ *             allows (tdbd --max-conns, 256 by default)
  *   -EPROTO   the owner speaks another protocol version, or sent
  *             something malformed (libtdb checks every length and
  *             attribute it receives and never trusts the shared rings)

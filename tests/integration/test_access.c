@@ -369,10 +369,68 @@ static void test_access(void **state)
 	tdb_close(root);
 }
 
+/* tdbd's default --max-conns: connections one non-root uid may hold. */
+#define MAX_CONNS 256
+
+/* Opens connections until refused, then checks a freed slot is reusable. */
+static void as_hog(void)
+{
+	static struct tdb *c[MAX_CONNS + 1];
+	uint64_t end;
+	int i, rc;
+
+	for (i = 0; i < MAX_CONNS; i++) {
+		rc = tdb_connect(NULL, &c[i]);
+		CHILD_CHECK(rc == 0, "connection %d of %d: %d (%s)", i + 1,
+			    MAX_CONNS, rc, tdb_strerror(rc));
+	}
+	rc = tdb_connect(NULL, &c[MAX_CONNS]);
+	CHILD_CHECK(rc == -EUSERS, "connection %d: %d (%s), not -EUSERS",
+		    MAX_CONNS + 1, rc, tdb_strerror(rc));
+	/* The connections that stay are still served. */
+	CHILD_CHECK(tdb_put(c[0], tb, "hog", 3, "h", 1, 0) == -EACCES,
+		    "a kept connection is not served");
+	/* tdbd frees a closed connection when its worker sees the hangup. */
+	tdb_close(c[0]);
+	end = h_now_ms() + 3000;
+	while ((rc = tdb_connect(NULL, &c[0])) == -EUSERS &&
+	       h_now_ms() < end)
+		h_sleep_us(10000);
+	CHILD_CHECK(rc == 0, "no connection after closing one: %d (%s)", rc,
+		    tdb_strerror(rc));
+	for (i = 0; i < MAX_CONNS; i++)
+		tdb_close(c[i]);
+}
+
+/* One uid cannot hold more than --max-conns connections; root can. */
+static void test_max_conns(void **state)
+{
+	struct tdb *extra[4];
+	int i;
+
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("not root: the per-uid connection limit is "
+			      "skipped\n");
+		skip();
+	}
+	assert_int_equal(h_connect(&root), 0);
+	h_table(tb, sizeof(tb), "acchog");
+	assert_int_equal(tdb_create(root, tb, NULL), 0);
+	assert_int_equal(run_as(UID_B, GID_B, as_hog), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(tdb_connect(NULL, &extra[i]), 0);
+	for (i = 0; i < 4; i++)
+		tdb_close(extra[i]);
+	assert_int_equal(tdb_drop(root, tb), 0);
+	tdb_close(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_access),
+		cmocka_unit_test(test_max_conns),
 	};
 
 	return cmocka_run_group_tests_name("integration/access", tests, NULL,
