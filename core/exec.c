@@ -84,7 +84,6 @@ struct tdb_exec {
 };
 
 struct tdb_cmd_desc {
-	const char *name;
 	/* Runs the request at @off, and maybe more; returns the next offset. */
 	size_t (*run)(struct tdb_exec *x, u8 *batch, size_t off, size_t len);
 	/* Or, for single requests: the handler proper. */
@@ -964,33 +963,27 @@ static size_t tdb_run_get(struct tdb_exec *x, u8 *batch, size_t off,
 }
 
 static const struct tdb_cmd_desc tdb_cmds[__TDB_CMD_MAX] = {
-	[TDB_CMD_TABLE_CREATE] = { .name = "create", .run = tdb_run_one,
+	[TDB_CMD_TABLE_CREATE] = { .run = tdb_run_one,
 				   .fn = tdb_do_create, .need_table = 1 },
-	[TDB_CMD_TABLE_DROP] = { .name = "drop", .run = tdb_run_one,
+	[TDB_CMD_TABLE_DROP] = { .run = tdb_run_one,
 				 .fn = tdb_do_drop, .need_table = 1 },
-	[TDB_CMD_TABLE_LIST] = { .name = "list", .run = tdb_run_one,
+	[TDB_CMD_TABLE_LIST] = { .run = tdb_run_one,
 				 .fn = tdb_do_list },
-	[TDB_CMD_TABLE_INFO] = { .name = "info", .run = tdb_run_one,
+	[TDB_CMD_TABLE_INFO] = { .run = tdb_run_one,
 				 .fn = tdb_do_info, .need_table = 1,
 				 .perm = TDB_PERM_R },
-	[TDB_CMD_GET] = { .name = "get", .run = tdb_run_get,
+	[TDB_CMD_GET] = { .run = tdb_run_get,
 			  .need_table = 1, .need_key = 1, .perm = TDB_PERM_R },
-	[TDB_CMD_PUT] = { .name = "put", .run = tdb_run_one, .fn = tdb_do_put,
+	[TDB_CMD_PUT] = { .run = tdb_run_one, .fn = tdb_do_put,
 			  .need_table = 1, .need_key = 1, .perm = TDB_PERM_W },
-	[TDB_CMD_DEL] = { .name = "del", .run = tdb_run_one, .fn = tdb_do_del,
+	[TDB_CMD_DEL] = { .run = tdb_run_one, .fn = tdb_do_del,
 			  .need_table = 1, .need_key = 1, .perm = TDB_PERM_W },
-	[TDB_CMD_SCAN] = { .name = "scan", .run = tdb_run_one,
+	[TDB_CMD_SCAN] = { .run = tdb_run_one,
 			   .fn = tdb_do_scan, .need_table = 1,
 			   .perm = TDB_PERM_R },
-	[TDB_CMD_STATS] = { .name = "stats", .run = tdb_run_one,
+	[TDB_CMD_STATS] = { .run = tdb_run_one,
 			    .fn = tdb_do_stats },
 };
-
-const char *tdb_cmd_name(unsigned int cmd)
-{
-	return cmd < ARRAY_SIZE(tdb_cmds) && tdb_cmds[cmd].name ?
-		       tdb_cmds[cmd].name : "?";
-}
 
 /*
  * Checks the framing of every message of a batch.  0, or -EPROTO with

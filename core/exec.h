@@ -92,7 +92,4 @@ void tdb_owner_fini(struct tdb_owner *o);
 int tdb_exec_batch(struct tdb_owner *o, const struct tdb_cred *cred,
 		   void *batch, size_t len, struct tdb_out *out);
 
-/* The name of a command for log lines ("get", "put"...), or "?". */
-const char *tdb_cmd_name(unsigned int cmd);
-
 #endif /* TDB_CORE_EXEC_H */

@@ -15,7 +15,7 @@
  *   ordering      READ_ONCE() WRITE_ONCE() smp_load_acquire()
  *                 smp_store_release() smp_mb()
  *   atomics       port_atomic_t (a long): port_atomic_read/set/add/
- *                 add_return/sub/inc/dec_return/cmpxchg
+ *                 add_return/sub/inc/dec_return
  *   rcu           rcu_read_lock() rcu_read_unlock() rcu_dereference()
  *                 rcu_assign_pointer() struct rcu_head call_rcu()
  *                 synchronize_rcu() rcu_barrier()

@@ -105,14 +105,6 @@ static inline long port_atomic_dec_return(port_atomic_t *a)
 	return __atomic_sub_fetch(&a->v, 1, __ATOMIC_SEQ_CST);
 }
 
-/* Returns the value found; the swap happened when it equals @old. */
-static inline long port_atomic_cmpxchg(port_atomic_t *a, long old, long new)
-{
-	__atomic_compare_exchange_n(&a->v, &old, new, false, __ATOMIC_SEQ_CST,
-				    __ATOMIC_RELAXED);
-	return old;
-}
-
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
 #define port_poison(p, n) ASAN_POISON_MEMORY_REGION((p), (n))

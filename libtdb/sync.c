@@ -93,9 +93,14 @@ static int key_call(struct tdb *db, uint8_t cmd, const char *table,
 	return sync_call(db, a);
 }
 
-/* The value of a successful GET response, which must carry one. */
-static int get_value(struct tdb *db, struct msg_attrs *a)
+/* Sends a GET and waits: 0 with a response that carries a value, or -errno. */
+static int get_call(struct tdb *db, const char *table, const void *key,
+		    size_t klen, struct msg_attrs *a)
 {
+	int err = key_call(db, TDB_CMD_GET, table, key, klen, a);
+
+	if (err)
+		return err;
 	if (a->status)
 		return a->status;
 	if (!a->val_first)
@@ -109,9 +114,7 @@ TDB_EXPORT int tdb_get(struct tdb *db, const char *table, const void *key,
 	struct msg_attrs a;
 	int err;
 
-	err = key_call(db, TDB_CMD_GET, table, key, klen, &a);
-	if (!err)
-		err = get_value(db, &a);
+	err = get_call(db, table, key, klen, &a);
 	if (err)
 		return err;
 	if (vlen)
@@ -130,9 +133,7 @@ TDB_EXPORT int tdb_get_alloc(struct tdb *db, const char *table,
 	int err;
 
 	*val = NULL;
-	err = key_call(db, TDB_CMD_GET, table, key, klen, &a);
-	if (!err)
-		err = get_value(db, &a);
+	err = get_call(db, table, key, klen, &a);
 	if (err)
 		return err;
 	/* One spare byte, NUL: handy for values that are text. */

@@ -41,30 +41,34 @@ TDB_EXPORT int tdb_create(struct tdb *db, const char *table,
 	return err ? err : a.status;
 }
 
-/* Sends a request that names only @table. */
+/*
+ * Sends a request that names only @table, or nothing when @table is NULL,
+ * and waits for it: 0 with the response in @a, or -errno (the owner's
+ * status included).
+ */
 static int table_call(struct tdb *db, uint8_t cmd, const char *table,
 		      struct msg_attrs *a)
 {
 	struct nlmsghdr *nlh;
 	int err;
 
-	err = msg_check_call(db, table);
+	err = table ? msg_check_call(db, table) : conn_usable(db);
 	if (err)
 		return err;
 	nlh = sync_start(db, cmd, msg_size(table, 0, (size_t)-1, 0));
 	if (!nlh)
 		return -ENOMEM;
-	msg_put_table(nlh, table);
-	return sync_call(db, a);
+	if (table)
+		msg_put_table(nlh, table);
+	err = sync_call(db, a);
+	return err ? err : a->status;
 }
 
 TDB_EXPORT int tdb_drop(struct tdb *db, const char *table)
 {
 	struct msg_attrs a;
-	int err;
 
-	err = table_call(db, TDB_CMD_TABLE_DROP, table, &a);
-	return err ? err : a.status;
+	return table_call(db, TDB_CMD_TABLE_DROP, table, &a);
 }
 
 /*
@@ -111,8 +115,6 @@ TDB_EXPORT int tdb_info(struct tdb *db, const char *table,
 	err = table_call(db, TDB_CMD_TABLE_INFO, table, &a);
 	if (err)
 		return err;
-	if (a.status)
-		return a.status;
 	err = fill_info(a.tb, table, info);
 	return err ? conn_fail(db, err) : 0;
 }
@@ -161,23 +163,14 @@ TDB_EXPORT int tdb_tables(struct tdb *db, struct tdb_table_info **list)
 {
 	const struct nlattr *attr;
 	struct tdb_table_info *arr = NULL;
-	struct nlmsghdr *req;
 	struct msg_attrs a;
 	size_t n = 0, cap = 0;
 	int err;
 
 	*list = NULL;
-	err = conn_usable(db);
+	err = table_call(db, TDB_CMD_TABLE_LIST, NULL, &a);
 	if (err)
 		return err;
-	req = sync_start(db, TDB_CMD_TABLE_LIST, msg_size(NULL, 0, (size_t)-1, 0));
-	if (!req)
-		return -ENOMEM;
-	err = sync_call(db, &a);
-	if (err)
-		return err;
-	if (a.status)
-		return a.status;
 
 	/* The response is still in the RX buffer: walk every entry. */
 	/* msg_parse() validated every attribute's length. */
@@ -225,16 +218,9 @@ TDB_EXPORT int tdb_stats(struct tdb *db, struct tdb_stats *st)
 	struct msg_attrs a;
 	int err;
 
-	err = conn_usable(db);
+	err = table_call(db, TDB_CMD_STATS, NULL, &a);
 	if (err)
 		return err;
-	if (!sync_start(db, TDB_CMD_STATS, msg_size(NULL, 0, (size_t)-1, 0)))
-		return -ENOMEM;
-	err = sync_call(db, &a);
-	if (err)
-		return err;
-	if (a.status)
-		return a.status;
 	if (!a.tb[TDB_A_REQUESTS] || !a.tb[TDB_A_MEM_BYTES] ||
 	    !a.tb[TDB_A_TABLES] || !a.tb[TDB_A_CONNECTIONS])
 		return conn_fail(db, -EPROTO);

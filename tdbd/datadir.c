@@ -41,6 +41,29 @@ int mkdir_p(const char *path, mode_t mode)
 	return err;
 }
 
+int lock_file(const char *lock_path, const char *kind, const char *name)
+{
+	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		log_msg(LOG_ERR, "cannot open lock file %s: %s", lock_path,
+			strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			log_msg(LOG_ERR,
+				"another tdbd already uses %s %s (it holds %s)",
+				kind, name, lock_path);
+		else
+			log_msg(LOG_ERR, "cannot lock %s: %s", lock_path,
+				strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int datadir_lock(const char *dir)
 {
 	char *lock_path = NULL, pid[32];
@@ -64,22 +87,9 @@ int datadir_lock(const char *dir)
 	}
 	if (asprintf(&lock_path, "%s/tdbd.lock", dir) < 0)
 		return -1;
-	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_msg(LOG_ERR, "cannot open %s: %s", lock_path,
-			strerror(errno));
+	fd = lock_file(lock_path, "data directory", dir);
+	if (fd < 0)
 		goto fail;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			log_msg(LOG_ERR,
-				"another tdbd already uses data directory %s (it holds %s)",
-				dir, lock_path);
-		else
-			log_msg(LOG_ERR, "cannot lock %s: %s", lock_path,
-				strerror(errno));
-		goto fail;
-	}
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) < 0 || write(fd, pid, (size_t)n) != n)
 		log_msg(LOG_WARN, "cannot write pid to %s", lock_path);

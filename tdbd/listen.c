@@ -116,22 +116,9 @@ int listener_open(struct tdbd_listener *l, const char *path)
 		lock_path = NULL;
 		goto fail;
 	}
-	l->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (l->lock_fd < 0) {
-		log_msg(LOG_ERR, "cannot open lock file %s: %s", lock_path,
-			strerror(errno));
+	l->lock_fd = lock_file(lock_path, "socket", path);
+	if (l->lock_fd < 0)
 		goto fail;
-	}
-	if (flock(l->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			log_msg(LOG_ERR,
-				"another tdbd is already running on socket %s (it holds %s)",
-				path, lock_path);
-		else
-			log_msg(LOG_ERR, "cannot lock %s: %s", lock_path,
-				strerror(errno));
-		goto fail;
-	}
 
 	ret = listener_probe(&sa, path);
 	if (ret > 0) {

@@ -220,7 +220,6 @@ static int ring_exec(struct conn *c)
 	c->in.len = 0;
 	c->in_off = 0;
 	c->in_ready = false;
-	c->in_frames = 0;
 	ring_buf_shrink(c, &c->in);
 	return RING_WORK;
 }
@@ -273,7 +272,6 @@ static int ring_input(struct conn *c)
 		memcpy(c->in.data + c->in.len, (u8 *)fr + TDB_FRAME_HDR_SIZE,
 		       len);
 		c->in.len += len;
-		c->in_frames++;
 		smp_store_release(&fr->status, TDB_FRAME_UNUSED);
 		c->tx_head = ring_next(c, c->tx_head);
 		work = RING_WORK;

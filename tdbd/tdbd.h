@@ -108,6 +108,12 @@ void listener_close(struct tdbd_listener *l);
 int mkdir_p(const char *path, mode_t mode);
 /* Creates or checks DIR and locks DIR/tdbd.lock; the lock fd or -1. */
 int datadir_lock(const char *dir);
+/*
+ * Opens and flocks @lock_path without waiting, so that only one tdbd uses
+ * the @kind ("socket", "data directory") called @name; the fd, or -1 after
+ * logging why.
+ */
+int lock_file(const char *lock_path, const char *kind, const char *name);
 
 /* A private byte buffer. */
 struct tdbd_buf {
@@ -143,7 +149,6 @@ struct conn {
 	struct tdbd_buf in;
 	size_t in_off;		/* bytes of a paused batch already run */
 	bool in_ready;		/* in holds a whole batch not fully run */
-	u32 in_frames;		/* frames in the batch being assembled */
 
 	/* Output: responses not yet in RX frames, from out_head on. */
 	struct tdbd_buf out;
