@@ -53,6 +53,7 @@ struct tdb_rsp {
 	u8 *buf;
 	size_t len;		/* bytes written */
 	size_t cap;		/* bytes reserved */
+	u64 lsn;		/* answer once the log is durable up to it */
 	bool nomem;		/* an extension failed: ends as -ENOMEM */
 };
 
@@ -269,6 +270,7 @@ static int tdb_rsp_begin(struct tdb_rsp *r, struct tdb_out *out,
 
 	r->out = out;
 	r->nomem = false;
+	r->lsn = 0;
 	r->buf = out->reserve(out, TDB_RSP_MIN);
 	if (!r->buf)
 		return -ENOMEM;
@@ -303,15 +305,46 @@ static void tdb_rsp_error(struct tdb_rsp *r, int err, const char *why)
 		tdb_rsp_str(r, TDB_A_MESSAGE, why);
 }
 
+void tdb_exec_set_status(void *msg, int err)
+{
+	s32 st = err;
+
+	memcpy((u8 *)msg + TDB_STATUS_OFF, &st, sizeof(st));
+}
+
 static void tdb_rsp_end(struct tdb_rsp *r)
 {
 	if (r->nomem)
 		tdb_rsp_error(r, -ENOMEM, "out of memory for the response");
 	((struct nlmsghdr *)r->buf)->nlmsg_len = (u32)r->len;
-	r->out->commit(r->out, r->len);
+	r->out->commit(r->out, r->len, r->lsn);
 }
 
 /* Tables and access. */
+
+/*
+ * Create and drop are answered once the log holds them on disk, whatever
+ * the table's class: they are rare, and a client that saw a table appear
+ * should not see it vanish in a crash.  Waiting for everything appended
+ * so far covers the change just logged.
+ */
+static void tdb_rsp_wait_log(struct tdb_exec *x, struct tdb_rsp *r)
+{
+	struct tdb_wal *wal = x->o->db.wal;
+
+	if (wal)
+		r->lsn = tdb_wal_append_lsn(wal);
+}
+
+/*
+ * A write to a sync table is answered once the log is durable past the
+ * table's last logged write, which is at or past this one's.
+ */
+static void tdb_rsp_wait_write(struct tdb_exec *x, struct tdb_rsp *r)
+{
+	if (x->topts.durability == TDB_DUR_SYNC)
+		r->lsn = tdb_table_log_lsn(x->t);
+}
 
 /* The TDB_PERM_* bits @cred has on a table with @opts. */
 static u32 tdb_perm(const struct tdb_cred *cred,
@@ -483,6 +516,8 @@ static int tdb_do_create(struct tdb_exec *x, struct tdb_req *rq,
 		}
 	}
 	err = tdb_table_create(&x->o->db, rq->table, &opts);
+	if (!err && opts.durability != TDB_DUR_MEMORY)
+		tdb_rsp_wait_log(x, r);
 	if (err == -EINVAL)
 		tdb_rsp_error(r, err,
 			      "bad table name: 1 to 63 of [A-Za-z0-9_.-]");
@@ -512,6 +547,8 @@ static int tdb_do_drop(struct tdb_exec *x, struct tdb_req *rq,
 	tdb_exec_release(x);
 	err = tdb_table_drop(&x->o->db, rq->table, tdb_drop_allowed,
 			     (void *)x->cred);
+	if (!err)
+		tdb_rsp_wait_log(x, r);
 	if (err == -ENOENT)
 		tdb_rsp_error(r, err, "no such table");
 	else if (err == -EACCES)
@@ -539,12 +576,22 @@ static void tdb_rsp_table_info(struct tdb_rsp *r, struct tdb_table *t)
 	tdb_rsp_u32(r, TDB_A_MODE, opts.mode);
 	tdb_rsp_u32(r, TDB_A_KEY_TYPE, opts.key_type);
 	tdb_rsp_u32(r, TDB_A_DURABILITY, opts.durability);
+	tdb_rsp_u64(r, TDB_A_LOG_LSN, tdb_table_log_lsn(t));
+}
+
+static void tdb_rsp_ckpt(struct tdb_exec *x, struct tdb_rsp *r)
+{
+	const struct tdb_log_stats *ls = &x->o->log;
+
+	tdb_rsp_u64(r, TDB_A_CKPT_TIME, READ_ONCE(ls->ckpt_time));
+	tdb_rsp_u64(r, TDB_A_CKPT_LSN, READ_ONCE(ls->ckpt_lsn));
 }
 
 static int tdb_do_info(struct tdb_exec *x, struct tdb_req *rq,
 		       struct tdb_rsp *r)
 {
 	tdb_rsp_table_info(r, x->t);
+	tdb_rsp_ckpt(x, r);
 	return 0;
 }
 
@@ -593,6 +640,22 @@ static int tdb_stats_one(void *arg, struct tdb_table *t)
 	return 0;
 }
 
+static void tdb_rsp_stats_log(struct tdb_exec *x, struct tdb_rsp *r)
+{
+	const struct tdb_log_stats *ls = &x->o->log;
+	struct tdb_wal *wal = x->o->db.wal;
+
+	tdb_rsp_u64(r, TDB_A_LOG_BYTES, READ_ONCE(ls->bytes));
+	tdb_rsp_u64(r, TDB_A_LOG_LSN, wal ? tdb_wal_durable_lsn(wal) : 0);
+	tdb_rsp_u64(r, TDB_A_LOG_SYNCS, READ_ONCE(ls->syncs));
+	tdb_rsp_u64(r, TDB_A_LOG_WRITES, READ_ONCE(ls->writes));
+	tdb_rsp_u32(r, TDB_A_LOG_SYNC_RATE, READ_ONCE(ls->sync_rate));
+	tdb_rsp_u32(r, TDB_A_LOG_WRITE_RATE, READ_ONCE(ls->write_rate));
+	tdb_rsp_u32(r, TDB_A_LOG_ERROR,
+		    (u32)(wal ? tdb_wal_last_error(wal) : 0));
+	tdb_rsp_ckpt(x, r);
+}
+
 static int tdb_do_stats(struct tdb_exec *x, struct tdb_req *rq,
 			struct tdb_rsp *r)
 {
@@ -609,6 +672,7 @@ static int tdb_do_stats(struct tdb_exec *x, struct tdb_req *rq,
 	tdb_rsp_u32(r, TDB_A_TABLES, sc.tables);
 	tdb_rsp_u32(r, TDB_A_CONNECTIONS,
 		    (u32)port_atomic_read(&x->o->connections));
+	tdb_rsp_stats_log(x, r);
 	return 0;
 }
 
@@ -689,10 +753,17 @@ static int tdb_do_put(struct tdb_exec *x, struct tdb_req *rq,
 	err = tdb_req_value(rq, &val, &vlen, &why);
 	if (err)
 		goto fail;
+	/* TDB_PUT_RECOVER and other owner-only bits never come off the wire. */
+	if (flags & ~(TDB_PUT_CREATE | TDB_PUT_REPLACE)) {
+		err = -EINVAL;
+		why = "bad FLAGS";
+		goto fail;
+	}
 	x->wrote = true;
 	err = tdb_table_put(x->t, rq->key, rq->klen, val, vlen, flags);
 	switch (err) {
 	case 0:
+		tdb_rsp_wait_write(x, r);
 		return 0;
 	case -EEXIST:
 		why = "key exists";
@@ -724,6 +795,8 @@ static int tdb_do_del(struct tdb_exec *x, struct tdb_req *rq,
 	err = tdb_table_delete(x->t, rq->key, rq->klen);
 	if (err)
 		tdb_rsp_error(r, err, NULL);
+	else
+		tdb_rsp_wait_write(x, r);
 	return 0;
 }
 

@@ -27,7 +27,22 @@
 
 #include "port.h"
 #include "table.h"
+#include "wal.h"
 #include "tdb/proto.h"
+
+/*
+ * The log's figures, kept by the host's log and checkpoint threads
+ * (WRITE_ONCE) and reported by INFO and STATS (READ_ONCE).
+ */
+struct tdb_log_stats {
+	u64 bytes;		/* segment bytes on disk */
+	u64 syncs;		/* fdatasyncs since start */
+	u64 writes;		/* records they made durable */
+	u32 sync_rate;		/* syncs in the last whole second */
+	u32 write_rate;		/* records synced in it */
+	u64 ckpt_time;		/* last checkpoint, seconds since the epoch */
+	u64 ckpt_lsn;		/* its start: where recovery replays from */
+};
 
 /* One per owner process (or module). */
 struct tdb_owner {
@@ -40,6 +55,7 @@ struct tdb_owner {
 	 * it with the tables' memory, so a leaked connection shows.
 	 */
 	port_atomic_t conn_bytes;
+	struct tdb_log_stats log;
 };
 
 /* Who sent a batch (SO_PEERCRED in tdbd). */
@@ -55,7 +71,10 @@ struct tdb_cred {
  *           (the room may move, like realloc); NULL when there is no
  *           memory.  The first call for a response asks for at least 256
  *           bytes, and later calls never ask for less than before.
- *  commit   ends the response: its first @len bytes are complete.
+ *  commit   ends the response: its first @len bytes are complete.  The
+ *           host sends it once the log is durable up to @lsn (0: at
+ *           once; see struct tdb_db): writes to sync tables, creates and
+ *           drops.  Responses must still reach the client in order.
  *  busy     asked before each request: true when the host wants the
  *           executor to stop here (its output backlog is full); the batch
  *           is then resumed later from where it stopped.
@@ -66,7 +85,7 @@ struct tdb_cred {
  */
 struct tdb_out {
 	void *(*reserve)(struct tdb_out *out, size_t len);
-	void (*commit)(struct tdb_out *out, size_t len);
+	void (*commit)(struct tdb_out *out, size_t len, u64 lsn);
 	bool (*busy)(struct tdb_out *out);
 	const char *error;
 };
@@ -89,6 +108,12 @@ void tdb_owner_fini(struct tdb_owner *o);
  * outside any RCU read-side section; may sleep (a DROP waits for a grace
  * period).
  */
+/*
+ * Rewrites the status of the response at @msg, which a sink holds: a host
+ * fails a response that waited for the log when the log failed instead.
+ */
+void tdb_exec_set_status(void *msg, int err);
+
 int tdb_exec_batch(struct tdb_owner *o, const struct tdb_cred *cred,
 		   void *batch, size_t len, struct tdb_out *out);
 

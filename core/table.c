@@ -20,9 +20,14 @@
  *    its own, and whoever drops the last one frees the table with all its
  *    records at once.  So a worker that runs a DROP goes straight on to
  *    its other clients.
+ *  - A change is logged before it is made, under the lock that orders it,
+ *    so the log's order is the order in which changes became visible, and
+ *    a change the log refuses is never made.  The record is copied into
+ *    the log's memory under that lock: a memcpy, no I/O.
  */
 #include "table.h"
 #include "pool.h"
+#include "wal.h"
 
 #define TDB_RETIRE_BATCH 30
 /* A batch holding this many bytes of records goes to RCU early. */
@@ -40,6 +45,7 @@ struct tdb_retire {
 
 struct tdb_table {
 	struct tdb_table *next;		/* registry list, RCU */
+	struct tdb_db *db;
 	char name[TDB_NAME_MAX];
 	struct tdb_table_opts opts;
 	struct tdb_index index;
@@ -54,6 +60,7 @@ struct tdb_table {
 	/* Under wlock: */
 	bool dead;
 	u64 rec_bytes;			/* READ_ONCE outside the lock */
+	u64 log_lsn;			/* READ_ONCE outside the lock */
 	struct tdb_retire *retire;
 };
 
@@ -102,6 +109,7 @@ int tdb_db_init(struct tdb_db *db)
 	db->tables = NULL;
 	db->ntables = 0;
 	db->tables_per_uid = TDB_TABLES_PER_UID;
+	db->wal = NULL;
 	return 0;
 }
 
@@ -174,6 +182,27 @@ void tdb_table_flush(struct tdb_table *t)
 	port_mutex_unlock(&t->wlock);
 }
 
+/*
+ * Appends @rec to the log if @db has one and @opts' tables are logged:
+ * 0 (and *@lsn past the record, when logged) or the log's error.  Under
+ * the lock that orders the change.
+ */
+static int tdb_log(struct tdb_db *db, const struct tdb_table_opts *opts,
+		   const struct tdb_wal_rec *rec, u64 *lsn)
+{
+	u64 end;
+	int err;
+
+	if (!db->wal || opts->durability == TDB_DUR_MEMORY)
+		return 0;
+	err = tdb_wal_last_error(db->wal);
+	if (!err)
+		err = tdb_wal_append(db->wal, rec, &end);
+	if (!err && lsn)
+		WRITE_ONCE(*lsn, end);
+	return err;
+}
+
 /* The table called @name and the link pointing at it.  Under db->lock. */
 static struct tdb_table **tdb_table_link(struct tdb_db *db, const char *name)
 {
@@ -229,6 +258,7 @@ int tdb_table_create(struct tdb_db *db, const char *name,
 	if (!t)
 		return -ENOMEM;
 	memcpy(t->name, name, nlen + 1);
+	t->db = db;
 	if (opts)
 		t->opts = *opts;
 	port_atomic_set(&t->refs, 1);
@@ -244,6 +274,15 @@ int tdb_table_create(struct tdb_db *db, const char *name,
 
 	port_mutex_lock(&db->lock);
 	err = *tdb_table_link(db, name) ? -EEXIST : tdb_uid_may_create(db, t);
+	if (!err) {
+		struct tdb_wal_rec rec = {
+			.type = TDB_WAL_TABLE_CREATE,
+			.name = t->name,
+			.opts = t->opts,
+		};
+
+		err = tdb_log(db, &t->opts, &rec, &t->log_lsn);
+	}
 	if (err) {
 		port_mutex_unlock(&db->lock);
 		goto destroy_heap;
@@ -277,6 +316,14 @@ int tdb_table_drop(struct tdb_db *db, const char *name,
 	err = t ? 0 : -ENOENT;
 	if (t && allow)
 		err = allow(arg, &t->opts);
+	if (!err) {
+		struct tdb_wal_rec rec = {
+			.type = TDB_WAL_TABLE_DROP,
+			.name = t->name,
+		};
+
+		err = tdb_log(db, &t->opts, &rec, NULL);
+	}
 	if (err) {
 		port_mutex_unlock(&db->lock);
 		return err;
@@ -291,6 +338,36 @@ int tdb_table_drop(struct tdb_db *db, const char *name,
 	port_mutex_unlock(&t->wlock);
 	call_rcu(&t->rcu, tdb_table_unlinked);
 	return 0;
+}
+
+int tdb_table_set_opts(struct tdb_db *db, const char *name,
+		       const struct tdb_table_opts *opts)
+{
+	struct tdb_table *t;
+
+	port_mutex_lock(&db->lock);
+	t = *tdb_table_link(db, name);
+	if (t)
+		t->opts = *opts;
+	port_mutex_unlock(&db->lock);
+	return t ? 0 : -ENOENT;
+}
+
+void tdb_db_quiesce(struct tdb_db *db)
+{
+	port_mutex_lock(&db->lock);
+	port_mutex_unlock(&db->lock);
+}
+
+void tdb_table_quiesce(struct tdb_table *t)
+{
+	port_mutex_lock(&t->wlock);
+	port_mutex_unlock(&t->wlock);
+}
+
+u64 tdb_table_log_lsn(const struct tdb_table *t)
+{
+	return READ_ONCE(t->log_lsn);
 }
 
 struct tdb_table *tdb_table_find(struct tdb_db *db, const char *name)
@@ -430,7 +507,7 @@ int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 		return -E2BIG;
 	if (vlen && !val)
 		return -EINVAL;
-	if ((flags & ~(TDB_PUT_CREATE | TDB_PUT_REPLACE)) ||
+	if ((flags & ~(TDB_PUT_CREATE | TDB_PUT_REPLACE | TDB_PUT_RECOVER)) ||
 	    (flags & TDB_PUT_CREATE && flags & TDB_PUT_REPLACE))
 		return -EINVAL;
 
@@ -459,9 +536,23 @@ int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 		goto unlock;
 	}
 	delta = (s64)tdb_heap_usable(size) - (old ? (s64)tdb_rec_usable(old) : 0);
-	if (!tdb_quota_allows(t, delta)) {
-		err = -ENOSPC;
-		goto unlock;
+	if (!(flags & TDB_PUT_RECOVER)) {
+		struct tdb_wal_rec rec = {
+			.type = TDB_WAL_PUT,
+			.name = t->name,
+			.key = key,
+			.klen = klen,
+			.val = val,
+			.vlen = vlen,
+		};
+
+		if (!tdb_quota_allows(t, delta)) {
+			err = -ENOSPC;
+			goto unlock;
+		}
+		err = tdb_log(t->db, &t->opts, &rec, &t->log_lsn);
+		if (err)
+			goto unlock;
 	}
 	if (old) {
 		tdb_index_replace(slot, r);
@@ -481,6 +572,12 @@ unlock:
 
 int tdb_table_delete(struct tdb_table *t, const void *key, u32 klen)
 {
+	struct tdb_wal_rec rec = {
+		.type = TDB_WAL_DEL,
+		.name = t->name,
+		.key = key,
+		.klen = klen,
+	};
 	struct tdb_rec **slot, *old;
 	struct tdb_key k;
 	int err;
@@ -496,6 +593,9 @@ int tdb_table_delete(struct tdb_table *t, const void *key, u32 klen)
 		goto unlock;
 	slot = tdb_index_slot(&t->index, &k);
 	if (!tdb_rec_matches(*slot, &k))
+		goto unlock;
+	err = tdb_log(t->db, &t->opts, &rec, &t->log_lsn);
+	if (err)
 		goto unlock;
 	old = tdb_index_remove(&t->index, slot);
 	WRITE_ONCE(t->rec_bytes, t->rec_bytes - tdb_rec_usable(old));

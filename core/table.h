@@ -28,6 +28,7 @@
 #include "index.h"
 
 struct tdb_table;
+struct tdb_wal;
 
 /*
  * Tables one non-root uid may own by default: past it, create fails with
@@ -41,6 +42,15 @@ struct tdb_db {
 	struct tdb_table *tables;	/* RCU list, newest first */
 	unsigned int ntables;
 	unsigned int tables_per_uid;	/* 0: no limit; root has none */
+	/*
+	 * The write-ahead log, or NULL.  Set by the host after recovery:
+	 * from then on every change to a table whose durability is not
+	 * TDB_DUR_MEMORY is appended to it, under the lock that orders the
+	 * change (the table's write lock, or db->lock for create and drop),
+	 * before the change becomes visible.  A change the log refuses
+	 * (tdb_wal_last_error() is set, or the append fails) is not made.
+	 */
+	struct tdb_wal *wal;
 };
 
 struct tdb_table_opts {
@@ -63,7 +73,11 @@ struct tdb_table_stats {
 /*
  * Flags for tdb_table_put() are the wire's TDB_PUT_CREATE and
  * TDB_PUT_REPLACE (tdb/proto.h); without either, put inserts or replaces.
+ * TDB_PUT_RECOVER is the owner's own, for recovery: the put ignores the
+ * quota (a fuzzy checkpoint replayed with its log may pass through states
+ * that never existed) and is not logged.  Hosts never take it off the wire.
  */
+#define TDB_PUT_RECOVER 0x80000000U
 
 int tdb_db_init(struct tdb_db *db);
 /* Drops every table.  No other thread may use @db any more. */
@@ -75,6 +89,12 @@ void tdb_db_fini(struct tdb_db *db);
  */
 int tdb_table_create(struct tdb_db *db, const char *name,
 		     const struct tdb_table_opts *opts);
+/*
+ * Recovery: replaces the options of the existing table @name (a logged
+ * create replayed over a checkpoint that holds the table).  0 or -ENOENT.
+ */
+int tdb_table_set_opts(struct tdb_db *db, const char *name,
+		       const struct tdb_table_opts *opts);
 /*
  * Unlinks the table and returns without waiting; the table and all its
  * records are freed once its readers, holders and pending reclamation are
@@ -99,6 +119,22 @@ void tdb_table_release(struct tdb_table *t);
  */
 int tdb_db_for_each(struct tdb_db *db,
 		    int (*fn)(void *arg, struct tdb_table *t), void *arg);
+
+/*
+ * Waits until writes that had taken the lock ordering them when this is
+ * called are complete: a fuzzy checkpoint takes its start LSN, then
+ * quiesces the registry and each table before it reads it, so that every
+ * change logged before that LSN is visible to it.
+ */
+void tdb_db_quiesce(struct tdb_db *db);
+void tdb_table_quiesce(struct tdb_table *t);
+/*
+ * The log position just past the last record logged for a write to @t
+ * (0 before any): once the log is durable up to it, so is every write to
+ * @t that has returned.  A host answers a write to a TDB_DUR_SYNC table
+ * once tdb_wal_durable_lsn() reaches it.
+ */
+u64 tdb_table_log_lsn(const struct tdb_table *t);
 
 const char *tdb_table_name(const struct tdb_table *t);
 void tdb_table_opts(const struct tdb_table *t, struct tdb_table_opts *opts);
@@ -132,12 +168,13 @@ int tdb_table_read(struct tdb_table *t, const void *key, u32 klen, void *buf,
 /*
  * Inserts or replaces @key with @val.  0, -EINVAL (empty key, both flags),
  * -E2BIG, -EEXIST (TDB_PUT_CREATE), -ENOENT (TDB_PUT_REPLACE, or the table
- * was dropped), -ENOSPC (quota) or -ENOMEM.
+ * was dropped), -ENOSPC (quota), -ENOMEM, or the log's error (-ENOSPC,
+ * -EIO, -ENOBUFS: see struct tdb_db), in which case nothing changed.
  */
 int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 		  const void *val, u32 vlen, unsigned int flags);
 
-/* 0, -ENOENT, -EINVAL or -E2BIG. */
+/* 0, -ENOENT, -EINVAL, -E2BIG or the log's error. */
 int tdb_table_delete(struct tdb_table *t, const void *key, u32 klen);
 
 /*

@@ -360,6 +360,7 @@ struct tdb_wal {
 	port_mutex_t lock; /* appends: tail, append_lsn, chunk lengths */
 	struct wal_chunk *head, *tail;
 	u64 append_lsn;
+	u64 records;	/* appended since open */
 
 	/* The log thread's; others read the LSNs with READ_ONCE. */
 	u64 written_lsn;
@@ -367,6 +368,8 @@ struct tdb_wal {
 	int last_err;
 	struct port_file *seg; /* NULL: create one at written_lsn first */
 	u64 seg_start;
+	u64 first_lsn;	/* start of the oldest segment on disk */
+	u32 nsegs;	/* segment files on disk */
 	u64 seg_size;
 	u64 buffer_max;
 	char *dir;
@@ -419,7 +422,8 @@ static int wal_seg_create(struct tdb_wal *wal)
 		return err;
 	}
 	wal->seg = f;
-	wal->seg_start = wal->written_lsn;
+	WRITE_ONCE(wal->seg_start, wal->written_lsn);
+	WRITE_ONCE(wal->nsegs, wal->nsegs + 1);
 	return 0;
 }
 
@@ -589,6 +593,7 @@ int tdb_wal_append(struct tdb_wal *wal, const struct tdb_wal_rec *rec,
 	}
 	c->len += rlen;
 	wal->append_lsn += rlen;
+	wal->records++;
 	*end_lsn = wal->append_lsn;
 	port_mutex_unlock(&wal->lock);
 	return 0;
@@ -602,6 +607,22 @@ u64 tdb_wal_append_lsn(struct tdb_wal *wal)
 	lsn = wal->append_lsn;
 	port_mutex_unlock(&wal->lock);
 	return lsn;
+}
+
+u64 tdb_wal_append_count(struct tdb_wal *wal)
+{
+	u64 n;
+
+	port_mutex_lock(&wal->lock);
+	n = wal->records;
+	port_mutex_unlock(&wal->lock);
+	return n;
+}
+
+u64 tdb_wal_disk_bytes(const struct tdb_wal *wal)
+{
+	return tdb_wal_written_lsn(wal) - READ_ONCE(wal->first_lsn) +
+	       (u64)READ_ONCE(wal->nsegs) * TDB_WAL_SEG_HDR;
 }
 
 u64 tdb_wal_written_lsn(const struct tdb_wal *wal)
@@ -699,8 +720,11 @@ int tdb_wal_open(const char *dir, const struct tdb_wal_opts *opts,
 	if (err)
 		goto free_dir;
 	if (l.n) {
+		wal->first_lsn = l.v[0].start;
+		wal->nsegs = l.n;
 		err = wal_reopen(wal, &l.v[l.n - 1]);
 	} else {
+		wal->first_lsn = opts ? opts->start_lsn : 0;
 		wal->written_lsn = opts ? opts->start_lsn : 0;
 		err = wal_seg_create(wal);
 	}
@@ -753,6 +777,10 @@ int tdb_wal_truncate_before(struct tdb_wal *wal, u64 lsn)
 			break;
 		err = 0;
 		removed++;
+	}
+	if (removed) {
+		WRITE_ONCE(wal->first_lsn, l.v[removed].start);
+		WRITE_ONCE(wal->nsegs, wal->nsegs - removed);
 	}
 	wal_list_free(&l);
 	if (removed) {

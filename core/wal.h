@@ -195,6 +195,13 @@ int tdb_wal_truncate_before(struct tdb_wal *wal, u64 lsn);
 u64 tdb_wal_append_lsn(struct tdb_wal *wal);
 u64 tdb_wal_written_lsn(const struct tdb_wal *wal);
 u64 tdb_wal_durable_lsn(const struct tdb_wal *wal);
+/* Records appended since the log was opened; any thread. */
+u64 tdb_wal_append_count(struct tdb_wal *wal);
+/*
+ * Bytes of records and segment headers the segment files hold (written,
+ * not necessarily synced); any thread.
+ */
+u64 tdb_wal_disk_bytes(const struct tdb_wal *wal);
 /* The error of the last write or sync, 0 once one succeeded again. */
 int tdb_wal_last_error(const struct tdb_wal *wal);
 

@@ -123,6 +123,7 @@ int msg_parse(const struct nlmsghdr *nlh, uint8_t cmd, struct msg_attrs *a);
 int msg_attr_valid(const struct nlattr *attr);
 /* Copies the value (which may be in chunks) to @dst, at most @cap bytes. */
 void msg_value_copy(const struct msg_attrs *a, void *dst, size_t cap);
+/* An attribute's value (validated by msg_parse()); 0 when @attr is NULL. */
 uint32_t msg_get_u32(const struct nlattr *attr);
 uint64_t msg_get_u64(const struct nlattr *attr);
 

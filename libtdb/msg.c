@@ -155,6 +155,15 @@ static const unsigned char attr_kind[TDB_A_MAX + 1] = {
 	[TDB_A_TABLES] = K_U32,
 	[TDB_A_REQUESTS] = K_U64,
 	[TDB_A_MESSAGE] = K_STR,
+	[TDB_A_LOG_LSN] = K_U64,
+	[TDB_A_CKPT_TIME] = K_U64,
+	[TDB_A_CKPT_LSN] = K_U64,
+	[TDB_A_LOG_BYTES] = K_U64,
+	[TDB_A_LOG_SYNCS] = K_U64,
+	[TDB_A_LOG_WRITES] = K_U64,
+	[TDB_A_LOG_SYNC_RATE] = K_U32,
+	[TDB_A_LOG_WRITE_RATE] = K_U32,
+	[TDB_A_LOG_ERROR] = K_U32,
 };
 
 /* 0 if @attr (whose length fits its container) has the right shape. */
@@ -188,6 +197,8 @@ uint32_t msg_get_u32(const struct nlattr *attr)
 {
 	uint32_t v;
 
+	if (!attr)
+		return 0;
 	memcpy(&v, mnl_attr_get_payload(attr), sizeof(v));
 	return v;
 }
@@ -196,6 +207,8 @@ uint64_t msg_get_u64(const struct nlattr *attr)
 {
 	uint64_t v;
 
+	if (!attr)
+		return 0;
 	memcpy(&v, mnl_attr_get_payload(attr), sizeof(v));
 	return v;
 }

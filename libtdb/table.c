@@ -103,6 +103,10 @@ static int fill_info(const struct nlattr *const *tb, const char *name,
 	info->mode = msg_get_u32(tb[TDB_A_MODE]);
 	info->key_type = msg_get_u32(tb[TDB_A_KEY_TYPE]);
 	info->durability = msg_get_u32(tb[TDB_A_DURABILITY]);
+	/* Log figures: an owner without a log leaves them out. */
+	info->log_lsn = msg_get_u64(tb[TDB_A_LOG_LSN]);
+	info->checkpoint_time = msg_get_u64(tb[TDB_A_CKPT_TIME]);
+	info->checkpoint_lsn = msg_get_u64(tb[TDB_A_CKPT_LSN]);
 	return 0;
 }
 
@@ -229,5 +233,14 @@ TDB_EXPORT int tdb_stats(struct tdb *db, struct tdb_stats *st)
 	st->mem_bytes = msg_get_u64(a.tb[TDB_A_MEM_BYTES]);
 	st->tables = msg_get_u32(a.tb[TDB_A_TABLES]);
 	st->connections = msg_get_u32(a.tb[TDB_A_CONNECTIONS]);
+	st->log_bytes = msg_get_u64(a.tb[TDB_A_LOG_BYTES]);
+	st->log_durable_lsn = msg_get_u64(a.tb[TDB_A_LOG_LSN]);
+	st->log_syncs = msg_get_u64(a.tb[TDB_A_LOG_SYNCS]);
+	st->log_writes = msg_get_u64(a.tb[TDB_A_LOG_WRITES]);
+	st->log_sync_rate = msg_get_u32(a.tb[TDB_A_LOG_SYNC_RATE]);
+	st->log_write_rate = msg_get_u32(a.tb[TDB_A_LOG_WRITE_RATE]);
+	st->log_error = (int32_t)msg_get_u32(a.tb[TDB_A_LOG_ERROR]);
+	st->checkpoint_time = msg_get_u64(a.tb[TDB_A_CKPT_TIME]);
+	st->checkpoint_lsn = msg_get_u64(a.tb[TDB_A_CKPT_LSN]);
 	return 0;
 }

@@ -2,8 +2,9 @@
 /*
  * config.c - tdbd's configuration file: "key = value" lines, '#' starts a
  * comment line, blank lines are ignored, a value may be put in double
- * quotes.  Keys: socket, data-dir, workers, max-conns, log-level (the long flags'
- * names).  Any error names the file and line and stops tdbd.
+ * quotes.  The keys are the long flags' names (config_set() lists them),
+ * and the flags go through the same setter, so both are checked alike.
+ * Any error names the file and line and stops tdbd.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -25,34 +26,76 @@ static char *config_trim(char *s)
 	return s;
 }
 
+/* A size in bytes with an optional K, M or G suffix (powers of 1024). */
+static int config_parse_size(const char *s, u64 min, u64 max, u64 *out)
+{
+	unsigned long long n;
+	unsigned int shift = 0;
+	char *end;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k':
+		shift = 10;
+		break;
+	case 'M': case 'm':
+		shift = 20;
+		break;
+	case 'G': case 'g':
+		shift = 30;
+		break;
+	case '\0':
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (shift && end[1])
+		return -EINVAL;
+	if (n > (max >> shift) || (n << shift) < min)
+		return -EINVAL;
+	*out = (u64)n << shift;
+	return 0;
+}
+
 /* Sets option @key to @val; NULL or what is wrong. */
-static const char *config_set(struct tdbd_opts *o, const char *key,
-			      const char *val)
+const char *config_set(struct tdbd_opts *o, const char *key, const char *val)
 {
 	char **str = NULL;
+	int level;
 
 	if (!strcmp(key, "socket")) {
 		str = &o->socket;
-	} else if (!strcmp(key, "data-dir") || !strcmp(key, "data_dir")) {
+	} else if (!strcmp(key, "data-dir")) {
 		str = &o->data_dir;
 	} else if (!strcmp(key, "workers")) {
 		if (config_parse_count(val, 1, 1024, &o->workers))
-			return "workers must be a number from 1 to 1024";
-		return NULL;
-	} else if (!strcmp(key, "max-conns") || !strcmp(key, "max_conns")) {
+			return "not a number from 1 to 1024";
+	} else if (!strcmp(key, "max-conns")) {
 		if (config_parse_count(val, 0, 1000000, &o->max_conns))
-			return "max-conns must be a number from 0 to 1000000";
-		return NULL;
-	} else if (!strcmp(key, "log-level") || !strcmp(key, "log_level")) {
-		int level = log_parse_level(val);
-
+			return "not a number from 0 to 1000000";
+	} else if (!strcmp(key, "flush-interval")) {
+		if (config_parse_count(val, 1, 10000, &o->flush_ms))
+			return "not a number of milliseconds from 1 to 10000";
+	} else if (!strcmp(key, "checkpoint-interval")) {
+		if (config_parse_count(val, 0, 86400, &o->ckpt_secs))
+			return "not a number of seconds from 0 to 86400";
+	} else if (!strcmp(key, "segment-size")) {
+		if (config_parse_size(val, 64 << 10, 1ULL << 32,
+				      &o->segment_size))
+			return "not a size from 64K to 4G (bytes, or with K, M or G)";
+	} else if (!strcmp(key, "log-level")) {
+		level = log_parse_level(val);
 		if (level < 0)
-			return "log-level must be error, warning, info or debug";
+			return "not error, warning, info or debug";
 		o->log_level = level;
-		return NULL;
 	} else {
-		return "unknown key (known: socket, data-dir, workers, max-conns, log-level)";
+		return "unknown key (known: socket, data-dir, workers, max-conns, flush-interval, checkpoint-interval, segment-size, log-level)";
 	}
+	if (!str)
+		return NULL;
 	if (!*val)
 		return "empty value";
 	free(*str);

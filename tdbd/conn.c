@@ -43,7 +43,8 @@ void conn_log(const struct conn *c, int level, const char *fmt, ...)
 
 void conn_account(struct conn *c)
 {
-	size_t now = sizeof(*c) + c->region_size + c->in.cap + c->out.cap;
+	size_t now = sizeof(*c) + c->region_size + c->in.cap + c->out.cap +
+		     c->holds_cap * sizeof(*c->holds);
 
 	if (now != c->acct) {
 		port_atomic_add(&owner.conn_bytes, (long)now - (long)c->acct);
@@ -200,6 +201,7 @@ void conn_destroy(struct conn *c)
 		close(c->sock);
 	free(c->in.data);
 	free(c->out.data);
+	free(c->holds);
 	if (c->acct) {
 		port_atomic_sub(&owner.conn_bytes, (long)c->acct);
 		port_atomic_dec_return(&owner.connections);

@@ -60,13 +60,24 @@ static void usage(FILE *f)
 		"  -w, --workers N        worker threads (default: one per CPU)\n"
 		"  -m, --max-conns N      connections one non-root uid may hold at once\n"
 		"                         (default 256; 0: no limit)\n"
-		"  -c, --config FILE      read 'key = value' lines: socket, data-dir,\n"
-		"                         workers, max-conns, log-level (flags override)\n"
+		"      --flush-interval MS\n"
+		"                         async tables reach the disk within MS\n"
+		"                         milliseconds (default 10)\n"
+		"      --checkpoint-interval S\n"
+		"                         write a checkpoint every S seconds when the\n"
+		"                         log grew (default 60; 0: only at shutdown)\n"
+		"      --segment-size SIZE\n"
+		"                         log segment size, K/M/G suffixes (default 64M)\n"
+		"      --accept-loss      start even when the log or the newest checkpoint\n"
+		"                         is corrupt, discarding everything from the\n"
+		"                         damage on (reported); never the default\n"
+		"  -c, --config FILE      read 'key = value' lines, keys named as the\n"
+		"                         long flags above (flags override)\n"
 		"  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
 		"  -h, --help             show this help\n"
 		"\n"
-		"Tables live in memory only for now: they are lost when tdbd stops\n"
-		"(persistence to the data directory comes later).\n"
+		"Tables other than memory ones are logged to the data directory and\n"
+		"recovered at start-up.\n"
 		"SIGTERM or SIGINT stops tdbd after the batches in flight; exit 0.\n");
 }
 
@@ -89,63 +100,46 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "max-conns", required_argument, NULL, 'm' },
+		{ "flush-interval", required_argument, NULL, 'F' },
+		{ "checkpoint-interval", required_argument, NULL, 'C' },
+		{ "segment-size", required_argument, NULL, 'S' },
+		{ "accept-loss", no_argument, NULL, 'A' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tdbd_opts cli = { .workers = 0, .log_level = -1 };
-	const char *config = NULL, *env;
-	bool max_conns_set = false;
-	int c;
+	const char *config = NULL, *env, *err;
+	/* Flags apply after the config file, through the same setter. */
+	const char **keys = calloc(argc, sizeof(*keys));
+	const char **vals = calloc(argc, sizeof(*vals));
+	int c, i, n = 0;
 
-	while ((c = getopt_long(argc, argv, "s:d:w:m:c:l:h", longopts, NULL)) !=
-	       -1) {
+	if (!keys || !vals) {
+		fputs("tdbd: out of memory\n", stderr);
+		exit(1);
+	}
+	while ((c = getopt_long(argc, argv, "s:d:w:m:c:l:h", longopts,
+				&i)) != -1) {
 		switch (c) {
-		case 's':
-			free(cli.socket);
-			cli.socket = xstrdup(optarg);
-			break;
-		case 'd':
-			free(cli.data_dir);
-			cli.data_dir = xstrdup(optarg);
-			break;
-		case 'w':
-			if (config_parse_count(optarg, 1, 1024, &cli.workers)) {
-				fprintf(stderr,
-					"tdbd: --workers: '%s' is not a number from 1 to 1024\n",
-					optarg);
-				exit(2);
-			}
-			break;
-		case 'm':
-			if (config_parse_count(optarg, 0, 1000000,
-					       &cli.max_conns)) {
-				fprintf(stderr,
-					"tdbd: --max-conns: '%s' is not a number from 0 to 1000000\n",
-					optarg);
-				exit(2);
-			}
-			max_conns_set = true;
-			break;
 		case 'c':
 			config = optarg;
 			break;
-		case 'l':
-			cli.log_level = log_parse_level(optarg);
-			if (cli.log_level < 0) {
-				fprintf(stderr,
-					"tdbd: --log-level: '%s' is not error, warning, info or debug\n",
-					optarg);
-				exit(2);
-			}
+		case 'A':
+			o->accept_loss = true;
 			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
-		default:
+		case '?':
 			usage(stderr);
 			exit(2);
+		default:
+			for (i = 0; longopts[i].val != c; i++)
+				;
+			keys[n] = longopts[i].name;
+			vals[n++] = optarg;
+			break;
 		}
 	}
 	if (optind < argc) {
@@ -159,23 +153,22 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 	o->data_dir = xstrdup(TDBD_DEFAULT_DATA_DIR);
 	o->workers = port_nr_cpus();
 	o->max_conns = TDBD_MAX_CONNS_DEFAULT;
+	o->flush_ms = TDBD_FLUSH_MS_DEFAULT;
+	o->ckpt_secs = TDBD_CKPT_SECS_DEFAULT;
+	o->segment_size = TDB_WAL_SEGMENT_SIZE;
 	o->log_level = LOG_INFO;
 	if (config && config_load(config, o))
 		exit(2);
-	if (cli.socket) {
-		free(o->socket);
-		o->socket = cli.socket;
+	for (i = 0; i < n; i++) {
+		err = config_set(o, keys[i], vals[i]);
+		if (err) {
+			fprintf(stderr, "tdbd: --%s '%s': %s\n", keys[i],
+				vals[i], err);
+			exit(2);
+		}
 	}
-	if (cli.data_dir) {
-		free(o->data_dir);
-		o->data_dir = cli.data_dir;
-	}
-	if (cli.workers)
-		o->workers = cli.workers;
-	if (max_conns_set)
-		o->max_conns = cli.max_conns;
-	if (cli.log_level >= 0)
-		o->log_level = cli.log_level;
+	free(keys);
+	free(vals);
 }
 
 /* As many descriptors as we may have: each connection takes four. */
@@ -438,13 +431,18 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "owner: %s", strerror(-err));
 		goto pcache_fini;
 	}
+	if (journal_recover(&o))
+		goto owner_fini;
+	if (journal_start())
+		goto journal_stop;
 	err = workers_start(o.workers);
 	if (err)
-		goto owner_fini;
+		goto journal_stop;
 
 	log_msg(LOG_INFO,
-		"listening on %s, data directory %s, %u worker%s (tables are in memory only)",
-		o.socket, o.data_dir, o.workers, o.workers == 1 ? "" : "s");
+		"listening on %s, data directory %s, %u worker%s, async flush every %u ms, checkpoint every %u s",
+		o.socket, o.data_dir, o.workers, o.workers == 1 ? "" : "s",
+		o.flush_ms, o.ckpt_secs);
 	err = main_loop(l.fd, sfd);
 	if (err)
 		log_msg(LOG_ERR, "main loop: %s", strerror(-err));
@@ -458,6 +456,8 @@ int main(int argc, char **argv)
 	workers_stop();
 	log_msg(LOG_INFO, "stopped: %ld requests served",
 		port_atomic_read(&owner.requests));
+journal_stop:
+	journal_stop();
 owner_fini:
 	tdb_owner_fini(&owner);
 pcache_fini:

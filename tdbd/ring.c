@@ -27,6 +27,15 @@
  * TDBD_BACKLOG_SOFT plus one response.  A connection whose RX ring does
  * not move for TDBD_STALL_NS while output waits is closed.
  *
+ * Held responses.  A response that must wait for the log (a write to a
+ * sync table, a create or drop) is committed to the backlog with the log
+ * position it needs; it and every response after it stay in the backlog
+ * until the log thread has made that position durable, so the client
+ * still sees its responses in order.  Should the log fail instead, the
+ * held responses' status is rewritten to the log's error: the write is
+ * not acknowledged (it is applied in memory and stays in the log's
+ * buffer, so it may still reach the disk once the disk allows).
+ *
  * Wakeups.  After publishing RX frames tdbd issues a full barrier and
  * writes the client's eventfd only if client_need_wakeup is set.  The
  * eventfd is shared with the client, which could make it blocking and
@@ -96,11 +105,73 @@ static void *ring_reserve(struct tdb_out *out, size_t len)
 	return c->out.data + c->out.len;
 }
 
-static void ring_commit(struct tdb_out *out, size_t len)
+/* Remembers that the response at @off waits for @lsn.  0 or -ENOMEM. */
+static int ring_hold(struct conn *c, size_t off, u64 lsn)
+{
+	if (c->nholds == c->holds_cap) {
+		u32 cap = c->holds_cap ? 2 * c->holds_cap : 16;
+		struct conn_hold *h;
+
+		if (c->hold_head) {
+			/* Slide the pending ones down before growing. */
+			c->nholds -= c->hold_head;
+			memmove(c->holds, c->holds + c->hold_head,
+				c->nholds * sizeof(*h));
+			c->hold_head = 0;
+			return ring_hold(c, off, lsn);
+		}
+		h = realloc(c->holds, cap * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		c->holds = h;
+		c->holds_cap = cap;
+		conn_account(c);
+	}
+	c->holds[c->nholds].off = off;
+	c->holds[c->nholds].lsn = lsn;
+	c->nholds++;
+	journal_want(lsn);
+	return 0;
+}
+
+static void ring_commit(struct tdb_out *out, size_t len, u64 lsn)
 {
 	struct conn *c = container_of(out, struct conn, sink);
 
+	/* Already durable: it waits only for the holds before it, if any. */
+	if (lsn && lsn > tdb_wal_durable_lsn(owner.db.wal) &&
+	    ring_hold(c, c->out.len, lsn)) {
+		/* No memory to wait: fail it rather than answer too early. */
+		tdb_exec_set_status(c->out.data + c->out.len, -ENOMEM);
+	}
 	c->out.len += len;
+}
+
+/*
+ * Lets go of the held responses whose log position is durable, and fails
+ * the rest when the log has an error.  Returns where ready output ends.
+ */
+static size_t ring_release(struct conn *c)
+{
+	struct tdb_wal *wal = owner.db.wal;
+	u64 durable;
+	int err;
+
+	if (c->hold_head == c->nholds)
+		return c->out.len;
+	durable = tdb_wal_durable_lsn(wal);
+	err = tdb_wal_last_error(wal);
+	for (; c->hold_head < c->nholds; c->hold_head++) {
+		struct conn_hold *h = &c->holds[c->hold_head];
+
+		if (h->lsn > durable) {
+			if (!err)
+				return h->off;
+			tdb_exec_set_status(c->out.data + h->off, err);
+		}
+	}
+	c->hold_head = c->nholds = 0;
+	return c->out.len;
 }
 
 static bool ring_busy(struct tdb_out *out)
@@ -138,12 +209,14 @@ static void ring_wake_client(struct conn *c)
 static unsigned int ring_output(struct conn *c)
 {
 	const size_t payload = c->frame_size - TDB_FRAME_HDR_SIZE;
+	size_t ready = ring_release(c);
 	unsigned int frames = 0;
+	u32 i;
 
-	while (c->out_head < c->out.len) {
+	while (c->out_head < ready) {
 		struct tdb_frame_hdr *fr = ring_frame(c, c->rx, c->rx_head);
 		const u8 *src = c->out.data + c->out_head;
-		size_t n, avail = c->out.len - c->out_head;
+		size_t n, avail = ready - c->out_head;
 		u32 status = TDB_FRAME_VALID;
 
 		if (smp_load_acquire(&fr->status) != TDB_FRAME_UNUSED)
@@ -190,6 +263,8 @@ static unsigned int ring_output(struct conn *c)
 		memmove(c->out.data, c->out.data + c->out_head,
 			c->out.len - c->out_head);
 		c->out.len -= c->out_head;
+		for (i = c->hold_head; i < c->nholds; i++)
+			c->holds[i].off -= c->out_head;
 		c->out_head = 0;
 	}
 	if (frames) {
@@ -316,7 +391,8 @@ static int ring_service_once(struct conn *c)
 	if (frames)
 		work = RING_WORK;
 
-	if (!ring_out_pending(c)) {
+	/* Output held for the log is not the client's to drain. */
+	if (!ring_out_blocked(c)) {
 		c->stall_since = 0;
 	} else {
 		u64 now = port_time_ns();

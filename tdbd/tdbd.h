@@ -70,17 +70,28 @@ void log_msg(int level, const char *fmt, ...) __printf(2, 3);
 /* Connections one non-root uid may hold at once, by default. */
 #define TDBD_MAX_CONNS_DEFAULT 256U
 
+/* Async tables reach the disk within this many milliseconds. */
+#define TDBD_FLUSH_MS_DEFAULT 10U
+/* Seconds between checkpoints (when the log grew). */
+#define TDBD_CKPT_SECS_DEFAULT 60U
+
 struct tdbd_opts {
 	char *socket;
 	char *data_dir;
 	unsigned int workers;
 	unsigned int max_conns;		/* per non-root uid; 0: no limit */
+	unsigned int flush_ms;
+	unsigned int ckpt_secs;		/* 0: at shutdown only */
+	u64 segment_size;
+	bool accept_loss;
 	int log_level;
 };
 
 /* config.c */
 /* Applies FILE's "key = value" lines to @o; 0 or -1 after logging why. */
 int config_load(const char *file, struct tdbd_opts *o);
+/* Sets option @key (a long flag's name) to @val: NULL, or what is wrong. */
+const char *config_set(struct tdbd_opts *o, const char *key, const char *val);
 /* Parses a decimal count in [@min, @max] into *@out; 0 or -EINVAL. */
 int config_parse_count(const char *s, unsigned int min, unsigned int max,
 		       unsigned int *out);
@@ -124,6 +135,12 @@ struct tdbd_buf {
 
 struct worker;
 
+/* A response that waits for the log to be durable up to @lsn. */
+struct conn_hold {
+	size_t off;		/* where it starts in conn.out */
+	u64 lsn;
+};
+
 /* conn.c, ring.c: one client connection. */
 struct conn {
 	u64 id;
@@ -156,6 +173,12 @@ struct conn {
 	size_t big_left;	/* bytes of a large message still to go */
 	u64 stall_since;	/* when RX last made progress with output due */
 	struct tdb_out sink;
+	/*
+	 * Responses from the first hold on wait for the log; only what lies
+	 * before it may go out.  holds[hold_head..nholds) are pending.
+	 */
+	struct conn_hold *holds;
+	u32 hold_head, nholds, holds_cap;
 
 	const char *doomed;	/* why to close it at the end of service */
 	size_t acct;		/* bytes counted in owner->conn_bytes */
@@ -193,16 +216,42 @@ void ring_init(struct conn *c);
 int ring_service(struct conn *c);
 /* Whether TX has a frame for us, looking at one status word. */
 bool ring_tx_pending(const struct conn *c);
-/* Whether output waits for RX room. */
+/* Whether output waits, for RX room or for the log. */
 static inline bool ring_out_pending(const struct conn *c)
 {
 	return c->out_head < c->out.len;
+}
+/* Whether output that may go out waits for RX room. */
+static inline bool ring_out_blocked(const struct conn *c)
+{
+	size_t ready = c->hold_head < c->nholds ?
+			       c->holds[c->hold_head].off : c->out.len;
+
+	return c->out_head < ready;
+}
+/* The log position the oldest held response waits for, or 0. */
+static inline u64 ring_hold_lsn(const struct conn *c)
+{
+	return c->hold_head < c->nholds ? c->holds[c->hold_head].lsn : 0;
 }
 /* Whether a batch is assembled or running (frames received, not done). */
 static inline bool ring_in_busy(const struct conn *c)
 {
 	return c->in_ready || c->in.len;
 }
+
+/* journal.c: recovery, the log thread and the checkpoint thread. */
+/*
+ * Loads the newest checkpoint and replays the log into owner.db, then
+ * opens the log for writing and sets owner.db.wal.  0, or -1 after
+ * logging why (a corrupt log names the file, offset and reason).
+ */
+int journal_recover(const struct tdbd_opts *o);
+int journal_start(void);
+/* After the workers stopped: syncs the log, checkpoints, closes. */
+void journal_stop(void);
+/* A response waits for the log to be durable up to @lsn: hurry. */
+void journal_want(u64 lsn);
 
 /* worker.c */
 /* How long a worker lets a write to a client's eventfd block. */
@@ -219,5 +268,7 @@ int workers_start(unsigned int n);
 void workers_add(struct conn *c);
 /* Asks every worker to finish in-flight batches, close all, and exit. */
 void workers_stop(void);
+/* The log thread made progress (or failed): wakes workers that wait. */
+void workers_log_progress(u64 durable, int err);
 
 #endif /* TDBD_TDBD_H */

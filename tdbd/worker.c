@@ -51,10 +51,14 @@ struct worker {
 	unsigned int nconns;
 	timer_t wake_timer;		/* cuts a blocked eventfd write short */
 	bool has_timer;
+	/* Asleep with responses held for the log up to here; 0: none. */
+	u64 log_wait;
 };
 
 static struct worker *workers;
 static unsigned int nworkers;
+/* Lets the log thread look at workers while they start and stop. */
+static pthread_mutex_t workers_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int next_worker;
 
 static void worker_unlink(struct worker *w, struct conn *c)
@@ -158,9 +162,23 @@ static bool worker_out_pending(const struct worker *w)
 	const struct conn *c;
 
 	for (c = w->conns; c; c = c->next)
-		if (ring_out_pending(c) || c->in_ready)
+		if (ring_out_blocked(c) || c->in_ready)
 			return true;
 	return false;
+}
+
+/* The lowest log position a held response waits for, or 0. */
+static u64 worker_hold_lsn(const struct worker *w)
+{
+	const struct conn *c;
+	u64 min = 0, lsn;
+
+	for (c = w->conns; c; c = c->next) {
+		lsn = ring_hold_lsn(c);
+		if (lsn && (!min || lsn < min))
+			min = lsn;
+	}
+	return min;
 }
 
 /* Reads what a client sent on its control socket: nothing is expected. */
@@ -277,6 +295,7 @@ static void *worker_main(void *arg)
 
 		/* Going to sleep: tell the clients, then look once more. */
 		worker_need_wakeup(w, 1);
+		WRITE_ONCE(w->log_wait, worker_hold_lsn(w));
 		smp_mb();
 		if (worker_service(w)) {
 			worker_need_wakeup(w, 0);
@@ -286,6 +305,7 @@ static void *worker_main(void *arg)
 		timeout = worker_out_pending(w) ? TDBD_POLL_MS : -1;
 		n = epoll_wait(w->epfd, evs, ARRAY_SIZE(evs), timeout);
 		worker_need_wakeup(w, 0);
+		WRITE_ONCE(w->log_wait, 0);
 		for (i = 0; i < n; i++) {
 			u64 data = evs[i].data.u64;
 
@@ -345,7 +365,9 @@ int workers_start(unsigned int n)
 		err = -pthread_create(&w->thread, NULL, worker_main, w);
 		if (err)
 			goto fail;
+		pthread_mutex_lock(&workers_lock);
 		nworkers++;
+		pthread_mutex_unlock(&workers_lock);
 	}
 	return 0;
 fail:
@@ -367,6 +389,21 @@ void workers_add(struct conn *c)
 	w->incoming = c;
 	pthread_mutex_unlock(&w->lock);
 	worker_notify(w);
+}
+
+void workers_log_progress(u64 durable, int err)
+{
+	unsigned int i;
+
+	smp_mb();
+	pthread_mutex_lock(&workers_lock);
+	for (i = 0; i < nworkers; i++) {
+		u64 lsn = READ_ONCE(workers[i].log_wait);
+
+		if (lsn && (lsn <= durable || err))
+			worker_notify(&workers[i]);
+	}
+	pthread_mutex_unlock(&workers_lock);
 }
 
 void workers_stop(void)
@@ -393,7 +430,9 @@ void workers_stop(void)
 		close(w->notify_fd);
 		pthread_mutex_destroy(&w->lock);
 	}
+	pthread_mutex_lock(&workers_lock);
 	free(workers);
 	workers = NULL;
 	nworkers = 0;
+	pthread_mutex_unlock(&workers_lock);
 }

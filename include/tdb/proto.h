@@ -204,6 +204,16 @@ enum tdb_attr {
 	TDB_A_TABLES,		/* u32: STATS */
 	TDB_A_REQUESTS,		/* u64: STATS, requests served */
 	TDB_A_MESSAGE,		/* NUL-terminated: why a request failed */
+	TDB_A_LOG_LSN,		/* u64: INFO: the table's last log position;
+				 * STATS: the durable log position */
+	TDB_A_CKPT_TIME,	/* u64: last checkpoint, seconds since epoch */
+	TDB_A_CKPT_LSN,		/* u64: where recovery replays the log from */
+	TDB_A_LOG_BYTES,	/* u64: STATS, log segment bytes on disk */
+	TDB_A_LOG_SYNCS,	/* u64: STATS, fdatasyncs of the log */
+	TDB_A_LOG_WRITES,	/* u64: STATS, writes made durable */
+	TDB_A_LOG_SYNC_RATE,	/* u32: STATS, syncs in the last second */
+	TDB_A_LOG_WRITE_RATE,	/* u32: STATS, writes synced in it */
+	TDB_A_LOG_ERROR,	/* s32: STATS, the log's error, 0: none */
 	__TDB_A_MAX,
 };
 #define TDB_A_MAX (__TDB_A_MAX - 1)

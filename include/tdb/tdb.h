@@ -120,6 +120,15 @@ struct tdb_table_info {
 	uint32_t uid, gid, mode;
 	uint32_t key_type;
 	uint32_t durability;
+	/*
+	 * The log position (bytes since the log began) just past this
+	 * table's last logged write, 0 for none or a memory table; and the
+	 * owner's last checkpoint: its time (seconds since the epoch, 0:
+	 * none yet) and the log position that recovery replays from.
+	 */
+	uint64_t log_lsn;
+	uint64_t checkpoint_time;
+	uint64_t checkpoint_lsn;
 };
 
 /*
@@ -152,6 +161,25 @@ struct tdb_stats {
 				 * connections */
 	uint32_t tables;
 	uint32_t connections;
+	/*
+	 * The write-ahead log.  log_bytes is what its segment files hold on
+	 * disk now; log_durable_lsn the position up to which it is synced;
+	 * log_syncs and log_writes count fdatasync calls and the writes
+	 * (puts, deletes, creates, drops) they made durable since the owner
+	 * started; the rates are over the last whole second, so writes per
+	 * sync is log_write_rate / log_sync_rate.  log_error is the log's
+	 * current error (-ENOSPC, -EIO), 0 when it writes.  Checkpoint
+	 * figures as in struct tdb_table_info.
+	 */
+	uint64_t log_bytes;
+	uint64_t log_durable_lsn;
+	uint64_t log_syncs;
+	uint64_t log_writes;
+	uint32_t log_sync_rate;
+	uint32_t log_write_rate;
+	int32_t log_error;
+	uint64_t checkpoint_time;
+	uint64_t checkpoint_lsn;
 };
 
 int tdb_stats(struct tdb *db, struct tdb_stats *st);

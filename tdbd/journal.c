@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * journal.c - what makes tdbd's tables durable: recovery at start-up, the
+ * log thread (group commit and the async flush) and the checkpoint
+ * thread.  The formats and their rules are core's (wal.h, ckpt.h); this
+ * file decides when things happen.
+ *
+ * Decisions recorded here:
+ *  - One log thread does every write and fdatasync of the log.  It syncs
+ *    as soon as a response waits for it (journal_want()), else once per
+ *    flush interval when anything was appended.  Whatever was appended
+ *    while a sync ran goes out with the next one: that is the group
+ *    commit, with no timer in the way of a lone writer.
+ *  - Async tables get fdatasync too, once per flush interval, not just a
+ *    write(): the interval is a promise about the disk, not the page
+ *    cache.
+ *  - After a failed write or sync the log thread retries every
+ *    JOURNAL_RETRY_MS; meanwhile writes are refused with the log's error
+ *    (table.c) and held responses fail (ring.c).  Nothing is dropped: the
+ *    log keeps its unwritten bytes and writes them once the disk allows.
+ *  - A checkpoint is published only once the log is durable past
+ *    everything the checkpoint may hold, so recovery never sees a
+ *    checkpoint holding writes that the log lost: the recovered state is
+ *    always a prefix of the log.
+ *  - At shutdown, after the workers stopped, tdbd syncs the log and
+ *    writes a last checkpoint, so a restart replays next to nothing.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tdbd.h"
+#include "ckpt.h"
+#include "wal.h"
+
+/* How often a failed log is tried again. */
+#define JOURNAL_RETRY_MS 100
+/* The longest the log thread sleeps with nothing to do. */
+#define JOURNAL_IDLE_MS 1000
+
+static struct {
+	const char *dir;
+	u64 flush_ns;
+	unsigned int ckpt_secs;
+
+	pthread_t log_thread;
+	int log_efd;		/* wakes the log thread */
+	u64 want;		/* highest LSN a response waits for */
+	u32 log_sleeping;	/* the log thread is (about to be) asleep */
+	u64 truncate_lsn;	/* the log thread removes segments below it */
+
+	/* Log thread -> waiters on a sync (the checkpoint). */
+	pthread_mutex_t lock;
+	pthread_cond_t progress;
+	bool stop_log;
+	bool stop_ckpt;
+	pthread_t ckpt_thread;
+	pthread_cond_t ckpt_wake;
+	bool threads;
+} j = {
+	.log_efd = -1,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.progress = PTHREAD_COND_INITIALIZER,
+	.ckpt_wake = PTHREAD_COND_INITIALIZER,
+};
+
+static double journal_secs(u64 since_ns)
+{
+	return (double)(port_time_ns() - since_ns) / 1e9;
+}
+
+/* Recovery. */
+
+struct replay {
+	u64 applied;
+	u64 orphans;		/* records for tables that do not exist */
+	struct tdb_table *t;	/* the last table written, held */
+};
+
+static void replay_forget(struct replay *r)
+{
+	if (r->t)
+		tdb_table_release(r->t);
+	r->t = NULL;
+}
+
+/* The table @name, held in @r across records: logs come in runs. */
+static struct tdb_table *replay_table(struct replay *r, const char *name)
+{
+	struct tdb_table *t;
+
+	if (r->t && !strcmp(tdb_table_name(r->t), name))
+		return r->t;
+	replay_forget(r);
+	rcu_read_lock();
+	t = tdb_table_find(&owner.db, name);
+	if (t)
+		tdb_table_hold(t);
+	rcu_read_unlock();
+	r->t = t;
+	return t;
+}
+
+static int replay_one(void *arg, const struct tdb_wal_rec *rec, u64 lsn,
+		      u64 end)
+{
+	struct replay *r = arg;
+	struct tdb_table *t;
+	int err = 0;
+
+	switch (rec->type) {
+	case TDB_WAL_PUT:
+	case TDB_WAL_DEL:
+		t = replay_table(r, rec->name);
+		if (!t) {
+			r->orphans++;
+			return 0;
+		}
+		if (rec->type == TDB_WAL_PUT)
+			err = tdb_table_put(t, rec->key, rec->klen, rec->val,
+					    rec->vlen, TDB_PUT_RECOVER);
+		else if (tdb_table_delete(t, rec->key, rec->klen) == -ENOENT)
+			err = 0;
+		break;
+	case TDB_WAL_TABLE_CREATE:
+		replay_forget(r);
+		err = tdb_table_create(&owner.db, rec->name, &rec->opts);
+		if (err == -EEXIST)
+			err = tdb_table_set_opts(&owner.db, rec->name,
+						 &rec->opts);
+		break;
+	case TDB_WAL_TABLE_DROP:
+		replay_forget(r);
+		err = tdb_table_drop(&owner.db, rec->name, NULL, NULL);
+		if (err == -ENOENT)
+			err = 0;
+		break;
+	default:
+		/* Nothing writes TABLE_SWAP yet: bulk loads (issue 5) will. */
+		log_msg(LOG_ERR, "log record at LSN %llu: type %u is not supported by this tdbd",
+			(unsigned long long)lsn, rec->type);
+		return -EOPNOTSUPP;
+	}
+	if (err) {
+		log_msg(LOG_ERR, "log record at LSN %llu (table %s): %s",
+			(unsigned long long)lsn, rec->name, strerror(-err));
+		return err;
+	}
+	r->applied++;
+	return 0;
+}
+
+/*
+ * A log cut (under --accept-loss) before the checkpoint's start would
+ * make new records take positions that the next recovery skips: start
+ * the log afresh at the checkpoint's position instead.
+ */
+static int journal_drop_segments(const char *dir)
+{
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "wal-", 4))
+			continue;
+		err = port_file_unlink(dir, de->d_name);
+		if (err)
+			break;
+	}
+	closedir(d);
+	return err ? err : port_dir_sync(dir);
+}
+
+int journal_recover(const struct tdbd_opts *o)
+{
+	unsigned int per_uid = owner.db.tables_per_uid;
+	struct tdb_wal_opts wo = { .segment_size = o->segment_size };
+	struct tdb_wal_report rep;
+	struct tdb_ckpt_info ci;
+	struct replay r = { 0 };
+	struct tdb_wal *wal;
+	u64 t0 = port_time_ns(), t1;
+	int err;
+
+	j.dir = o->data_dir;
+	j.flush_ns = (u64)o->flush_ms * 1000000;
+	j.ckpt_secs = o->ckpt_secs;
+
+	/* What was accepted once is accepted again: no per-uid limit. */
+	owner.db.tables_per_uid = 0;
+	err = tdb_ckpt_load(&owner.db, o->data_dir,
+			    o->accept_loss ? TDB_CKPT_ACCEPT_LOSS : 0, &ci);
+	if (err) {
+		if (err == -EBADMSG)
+			log_msg(LOG_ERR,
+				"checkpoint %s/%s is corrupt at offset %llu: %s; start tdbd with --accept-loss to fall back to an older checkpoint, losing what only this one holds",
+				o->data_dir, ci.file,
+				(unsigned long long)ci.offset, ci.reason);
+		else
+			log_msg(LOG_ERR, "loading the checkpoint in %s: %s",
+				o->data_dir, strerror(-err));
+		goto fail;
+	}
+	if (ci.skipped[0])
+		log_msg(LOG_WARN,
+			"checkpoint %s/%s is corrupt (offset %llu: %s): skipped under --accept-loss",
+			o->data_dir, ci.skipped, (unsigned long long)ci.offset,
+			ci.reason);
+	t1 = port_time_ns();
+
+	err = tdb_wal_replay(o->data_dir, ci.start_lsn,
+			     o->accept_loss ? TDB_WAL_ACCEPT_LOSS : 0,
+			     replay_one, &r, &rep);
+	replay_forget(&r);
+	if (err) {
+		if (err == -EBADMSG)
+			log_msg(LOG_ERR,
+				"log %s/%s is corrupt at offset %llu (LSN %llu): %s; start tdbd with --accept-loss to discard the log from there on",
+				o->data_dir, rep.file,
+				(unsigned long long)rep.offset,
+				(unsigned long long)rep.lsn, rep.reason);
+		else if (err == -EPROTONOSUPPORT)
+			log_msg(LOG_ERR,
+				"log %s/%s was written by another format version",
+				o->data_dir, rep.file);
+		else
+			log_msg(LOG_ERR, "replaying the log in %s: %s",
+				o->data_dir, strerror(-err));
+		goto fail;
+	}
+	if (rep.damage == TDB_WAL_TORN)
+		log_msg(LOG_WARN,
+			"log %s/%s: torn tail at offset %llu (%llu bytes of an interrupted write) truncated",
+			o->data_dir, rep.file, (unsigned long long)rep.offset,
+			(unsigned long long)rep.dropped_bytes);
+	else if (rep.damage == TDB_WAL_LOST)
+		log_msg(LOG_WARN,
+			"log %s/%s: corrupt at offset %llu (%s): discarded %llu bytes and %u later segments under --accept-loss",
+			o->data_dir, rep.file, (unsigned long long)rep.offset,
+			rep.reason, (unsigned long long)rep.dropped_bytes,
+			rep.dropped_segments);
+	if (r.orphans)
+		log_msg(LOG_WARN,
+			"log: %llu records for tables that do not exist were skipped",
+			(unsigned long long)r.orphans);
+
+	wo.start_lsn = ci.start_lsn;
+	if (rep.end_lsn < ci.start_lsn) {
+		err = journal_drop_segments(o->data_dir);
+		if (err) {
+			log_msg(LOG_ERR, "removing the cut log in %s: %s",
+				o->data_dir, strerror(-err));
+			goto fail;
+		}
+	} else {
+		wo.start_lsn = rep.end_lsn;
+	}
+	err = tdb_wal_open(o->data_dir, &wo, &wal);
+	if (err) {
+		log_msg(LOG_ERR, "opening the log in %s: %s", o->data_dir,
+			strerror(-err));
+		goto fail;
+	}
+	owner.db.tables_per_uid = per_uid;
+	owner.db.wal = wal;
+	WRITE_ONCE(owner.log.ckpt_time, ci.time);
+	WRITE_ONCE(owner.log.ckpt_lsn, ci.start_lsn);
+	WRITE_ONCE(owner.log.bytes, tdb_wal_disk_bytes(wal));
+	log_msg(LOG_INFO,
+		"recovered in %.3f s: %s%s%s%llu tables, %llu records (%.3f s), then %llu log records from LSN %llu to %llu (%.3f s)",
+		journal_secs(t0), ci.file[0] ? "checkpoint " : "",
+		ci.file, ci.file[0] ? " with " : "no checkpoint, ",
+		(unsigned long long)ci.tables,
+		(unsigned long long)ci.records, (double)(t1 - t0) / 1e9,
+		(unsigned long long)r.applied,
+		(unsigned long long)ci.start_lsn,
+		(unsigned long long)rep.end_lsn, journal_secs(t1));
+	return 0;
+fail:
+	owner.db.tables_per_uid = per_uid;
+	return -1;
+}
+
+/* The log thread. */
+
+/* Wakes the log thread if it sleeps or is about to. */
+static void journal_kick(bool always)
+{
+	u64 one = 1;
+
+	smp_mb();
+	if ((always || READ_ONCE(j.log_sleeping)) &&
+	    write(j.log_efd, &one, sizeof(one)) < 0)
+		return;	/* the counter is full: it wakes anyway */
+}
+
+void journal_want(u64 lsn)
+{
+	u64 cur = READ_ONCE(j.want);
+
+	do {
+		if (cur >= lsn)
+			return;
+	} while (!__atomic_compare_exchange_n(&j.want, &cur, lsn, false,
+					      __ATOMIC_SEQ_CST,
+					      __ATOMIC_RELAXED));
+	journal_kick(false);
+}
+
+/* Per-second figures for STATS. */
+struct log_rates {
+	u64 second_start;
+	u64 syncs, writes;	/* at second_start */
+};
+
+static void journal_rates(struct log_rates *lr, u64 now)
+{
+	struct tdb_log_stats *ls = &owner.log;
+
+	if (now - lr->second_start < 1000000000ULL)
+		return;
+	WRITE_ONCE(ls->sync_rate, (u32)(ls->syncs - lr->syncs));
+	WRITE_ONCE(ls->write_rate, (u32)(ls->writes - lr->writes));
+	lr->syncs = ls->syncs;
+	lr->writes = ls->writes;
+	lr->second_start = now;
+}
+
+/* Writes and syncs what was appended.  The log's error, or 0. */
+static int journal_flush(struct tdb_wal *wal, u64 *counted)
+{
+	struct tdb_log_stats *ls = &owner.log;
+	u64 before = tdb_wal_durable_lsn(wal);
+	/* Appended before the write starts: the sync covers at least these. */
+	u64 records = tdb_wal_append_count(wal);
+	int err;
+
+	err = tdb_wal_write(wal);
+	if (!err)
+		err = tdb_wal_sync(wal);
+	if (tdb_wal_durable_lsn(wal) != before) {
+		WRITE_ONCE(ls->syncs, ls->syncs + 1);
+		WRITE_ONCE(ls->writes, ls->writes + (records - *counted));
+		*counted = records;
+	}
+	WRITE_ONCE(ls->bytes, tdb_wal_disk_bytes(wal));
+	pthread_mutex_lock(&j.lock);
+	pthread_cond_broadcast(&j.progress);
+	pthread_mutex_unlock(&j.lock);
+	workers_log_progress(tdb_wal_durable_lsn(wal), err);
+	return err;
+}
+
+static bool journal_log_stopping(void)
+{
+	bool stop;
+
+	pthread_mutex_lock(&j.lock);
+	stop = j.stop_log;
+	pthread_mutex_unlock(&j.lock);
+	return stop;
+}
+
+static void *journal_log_main(void *arg)
+{
+	struct tdb_wal *wal = owner.db.wal;
+	struct log_rates lr = { .second_start = port_time_ns() };
+	u64 last_flush = port_time_ns(), last_try = 0, counted = 0;
+	struct pollfd p = { .fd = j.log_efd, .events = POLLIN };
+	int err = 0;
+
+	while (!journal_log_stopping()) {
+		u64 now = port_time_ns(), durable = tdb_wal_durable_lsn(wal);
+		u64 appended = tdb_wal_append_lsn(wal), trunc, v;
+		bool due;
+		int timeout;
+
+		journal_rates(&lr, now);
+		trunc = READ_ONCE(j.truncate_lsn);
+		if (trunc) {
+			WRITE_ONCE(j.truncate_lsn, 0);
+			if (tdb_wal_truncate_before(wal, trunc) < 0)
+				log_msg(LOG_WARN, "removing old log segments failed; will retry after the next checkpoint");
+			WRITE_ONCE(owner.log.bytes, tdb_wal_disk_bytes(wal));
+		}
+		if (err) {
+			due = now - last_try >= JOURNAL_RETRY_MS * 1000000ULL;
+			timeout = JOURNAL_RETRY_MS;
+		} else {
+			due = READ_ONCE(j.want) > durable ||
+			      (appended > durable &&
+			       now - last_flush >= j.flush_ns);
+			timeout = appended > durable ?
+					  (int)((j.flush_ns + 999999) / 1000000) :
+					  JOURNAL_IDLE_MS;
+		}
+		if (due) {
+			last_try = now;
+			last_flush = now;
+			err = journal_flush(wal, &counted);
+			continue;
+		}
+		WRITE_ONCE(j.log_sleeping, 1);
+		smp_mb();
+		if (READ_ONCE(j.want) <= durable || err)
+			poll(&p, 1, timeout);
+		WRITE_ONCE(j.log_sleeping, 0);
+		if (p.revents & POLLIN && read(j.log_efd, &v, sizeof(v)) < 0)
+			p.revents = 0;
+	}
+	/* The workers are gone: write and sync what they left. */
+	err = journal_flush(wal, &counted);
+	if (err)
+		log_msg(LOG_ERR, "the last log flush failed (%s): writes acknowledged as async since the last good one are lost",
+			strerror(-err));
+	return NULL;
+}
+
+/* Checkpoints. */
+
+/* Waits until the log is durable up to what was appended by now. */
+static int journal_before_publish(void *arg)
+{
+	struct tdb_wal *wal = owner.db.wal;
+	u64 target = tdb_wal_append_lsn(wal);
+	int err = 0;
+
+	journal_want(target);
+	pthread_mutex_lock(&j.lock);
+	while (tdb_wal_durable_lsn(wal) < target && !j.stop_log) {
+		err = tdb_wal_last_error(wal);
+		if (err)
+			break;
+		pthread_cond_wait(&j.progress, &j.lock);
+	}
+	if (!err && tdb_wal_durable_lsn(wal) < target)
+		err = -ESHUTDOWN;
+	pthread_mutex_unlock(&j.lock);
+	return err;
+}
+
+/* One checkpoint, if the log moved since the last one. */
+static void journal_checkpoint(void)
+{
+	struct tdb_wal *wal = owner.db.wal;
+	struct tdb_ckpt_info ci;
+	u64 start = tdb_wal_append_lsn(wal), t0 = port_time_ns();
+	int err;
+
+	if (start == READ_ONCE(owner.log.ckpt_lsn))
+		return;
+	err = tdb_ckpt_write(&owner.db, j.dir, start, (u64)time(NULL),
+			     journal_before_publish, NULL, &ci);
+	if (err) {
+		log_msg(LOG_WARN, "checkpoint at LSN %llu failed: %s; the log is kept and the next checkpoint tries again",
+			(unsigned long long)start, strerror(-err));
+		return;
+	}
+	WRITE_ONCE(owner.log.ckpt_time, ci.time);
+	WRITE_ONCE(owner.log.ckpt_lsn, ci.start_lsn);
+	err = tdb_ckpt_remove_before(j.dir, ci.start_lsn);
+	if (err < 0)
+		log_msg(LOG_WARN, "removing old checkpoints: %s",
+			strerror(-err));
+	WRITE_ONCE(j.truncate_lsn, ci.start_lsn);
+	journal_kick(true);
+	log_msg(LOG_INFO,
+		"checkpoint %s: %llu tables, %llu records, %llu bytes in %.3f s",
+		ci.file, (unsigned long long)ci.tables,
+		(unsigned long long)ci.records, (unsigned long long)ci.bytes,
+		journal_secs(t0));
+}
+
+static void *journal_ckpt_main(void *arg)
+{
+	struct timespec at;
+
+	port_rcu_thread_online();
+	pthread_mutex_lock(&j.lock);
+	while (!j.stop_ckpt) {
+		clock_gettime(CLOCK_REALTIME, &at);
+		at.tv_sec += j.ckpt_secs;
+		pthread_cond_timedwait(&j.ckpt_wake, &j.lock, &at);
+		if (j.stop_ckpt)
+			break;
+		pthread_mutex_unlock(&j.lock);
+		journal_checkpoint();
+		pthread_mutex_lock(&j.lock);
+	}
+	pthread_mutex_unlock(&j.lock);
+	port_rcu_thread_offline();
+	return NULL;
+}
+
+int journal_start(void)
+{
+	int err;
+
+	j.log_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (j.log_efd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	err = -pthread_create(&j.log_thread, NULL, journal_log_main, NULL);
+	if (err)
+		goto close_efd;
+	if (j.ckpt_secs) {
+		err = -pthread_create(&j.ckpt_thread, NULL, journal_ckpt_main,
+				      NULL);
+		if (err) {
+			pthread_mutex_lock(&j.lock);
+			j.stop_log = true;
+			pthread_mutex_unlock(&j.lock);
+			journal_kick(true);
+			pthread_join(j.log_thread, NULL);
+			goto close_efd;
+		}
+	}
+	j.threads = true;
+	return 0;
+close_efd:
+	close(j.log_efd);
+	j.log_efd = -1;
+fail:
+	log_msg(LOG_ERR, "cannot start the log threads: %s", strerror(-err));
+	return err;
+}
+
+void journal_stop(void)
+{
+	struct tdb_wal *wal = owner.db.wal;
+
+	if (!wal)
+		return;
+	if (j.threads) {
+		pthread_mutex_lock(&j.lock);
+		j.stop_ckpt = true;
+		pthread_cond_broadcast(&j.ckpt_wake);
+		pthread_mutex_unlock(&j.lock);
+		if (j.ckpt_secs)
+			pthread_join(j.ckpt_thread, NULL);
+		/* The log thread still runs: the checkpoint waits for it. */
+		journal_checkpoint();
+		pthread_mutex_lock(&j.lock);
+		j.stop_log = true;
+		pthread_cond_broadcast(&j.progress);
+		pthread_mutex_unlock(&j.lock);
+		journal_kick(true);
+		pthread_join(j.log_thread, NULL);
+		close(j.log_efd);
+		j.threads = false;
+	}
+	if (READ_ONCE(owner.log.ckpt_lsn))
+		tdb_wal_truncate_before(wal, owner.log.ckpt_lsn);
+	owner.db.wal = NULL;
+	tdb_wal_close(wal);
+}
