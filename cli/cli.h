@@ -94,6 +94,9 @@ json_t *json_table_info(const struct tdb_table_info *info);
 /* "1000 (alice)" */
 void print_owner(FILE *f, uint32_t uid, uint32_t gid);
 void print_bytes(FILE *f, uint64_t n);
+/* "LABEL 2026-11-23 20:38:12 UTC (recovery replays ... LSN N)" or none. */
+void print_checkpoint(FILE *f, const char *label, uint64_t time,
+		      uint64_t lsn);
 
 /* cmd_*.c */
 extern const struct cli_cmd cmd_tables, cmd_create, cmd_drop, cmd_info,

@@ -197,6 +197,13 @@ static int run_info(struct cli *c, char **args)
 	printf("owner:       ");
 	print_owner(stdout, t.uid, t.gid);
 	printf("\nmode:        %04o\n", t.mode);
+	if (t.durability == TDB_DUR_MEMORY)
+		printf("log:         none: never written to disk, gone after a restart\n");
+	else
+		printf("log:         LSN %" PRIu64 " (after its last write)\n",
+		       t.log_lsn);
+	print_checkpoint(stdout, "checkpoint:  ", t.checkpoint_time,
+			 t.checkpoint_lsn);
 	return CLI_OK;
 }
 
@@ -206,9 +213,12 @@ const struct cli_cmd cmd_info = {
 	.nargs = 1,
 	.run = run_info,
 	.help = "Shows a table: its record count, memory use, quota, key type,\n"
-		"durability, owner (uid and gid, with their names when known)\n"
-		"and mode (octal).  With --json: one object with the members\n"
-		"name, records, mem_bytes, quota (0: none), durability,\n"
-		"key_type, uid, gid, user, group (null when unknown) and mode\n"
-		"(an octal string).  Exit status 1 when the table does not exist.\n",
+		"durability, owner (uid and gid, with their names when known),\n"
+		"mode (octal), the log position after its last write and the\n"
+		"owner's last checkpoint.  With --json: one object with the\n"
+		"members name, records, mem_bytes, quota (0: none), durability,\n"
+		"key_type, uid, gid, user, group (null when unknown), mode (an\n"
+		"octal string), log_lsn, checkpoint_time (seconds since the\n"
+		"epoch, 0: none) and checkpoint_lsn.  Exit status 1 when the\n"
+		"table does not exist.\n",
 };

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -131,7 +132,7 @@ json_t *json_table_info(const struct tdb_table_info *info)
 	char mode[8];
 
 	snprintf(mode, sizeof(mode), "%04o", info->mode);
-	return json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:o, s:o, s:s}",
+	return json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:o, s:o, s:s, s:I, s:I, s:I}",
 			 "name", info->name,
 			 "records", (json_int_t)info->records,
 			 "mem_bytes", (json_int_t)info->mem_bytes,
@@ -142,7 +143,26 @@ json_t *json_table_info(const struct tdb_table_info *info)
 			 "gid", (json_int_t)info->gid,
 			 "user", user ? json_string(user) : json_null(),
 			 "group", group ? json_string(group) : json_null(),
-			 "mode", mode);
+			 "mode", mode,
+			 "log_lsn", (json_int_t)info->log_lsn,
+			 "checkpoint_time", (json_int_t)info->checkpoint_time,
+			 "checkpoint_lsn", (json_int_t)info->checkpoint_lsn);
+}
+
+void print_checkpoint(FILE *f, const char *label, uint64_t time, uint64_t lsn)
+{
+	time_t t = (time_t)time;
+	struct tm tm;
+	char buf[64];
+
+	fputs(label, f);
+	if (!time || !gmtime_r(&t, &tm)) {
+		fputs("none yet\n", f);
+		return;
+	}
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fprintf(f, "%s (recovery replays the log from LSN %" PRIu64 ")\n",
+		buf, lsn);
 }
 
 void print_owner(FILE *f, uint32_t uid, uint32_t gid)

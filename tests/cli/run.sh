@@ -234,6 +234,7 @@ has "info key type" "key type:    u32"
 has "info mode" "mode:        0640"
 if grep -q "^owner: *uid $uid\b.*gid $gid\b" "$tmp/out"; then pass; else
 	fail "info owner: $(grep owner "$tmp/out")"; fi
+has "info memory log" "log:         none: never written to disk, gone after a restart"
 if grep -q "^memory: *[0-9][0-9]* bytes" "$tmp/out"; then pass; else
 	fail "info memory: $(grep memory "$tmp/out")"; fi
 run info t
@@ -370,6 +371,21 @@ if grep -q '^requests: *[1-9][0-9]*$' "$tmp/out" &&
 	fail "stats output"; sed 's/^/  /' "$tmp/out"; fi
 run --json stats
 json "stats --json" "d['tables'] == 3 and d['connections'] >= 1 and d['requests'] > 0 and d['mem_bytes'] > 0"
+# w is a sync table holding one record: its put was logged and synced.
+run info w
+has "info sync durability" "durability:  sync"
+if grep -q '^log: *LSN [1-9][0-9]* (after its last write)$' "$tmp/out" &&
+	grep -q '^checkpoint: *none yet$' "$tmp/out"; then pass; else
+	fail "info log and checkpoint"; sed 's/^/  /' "$tmp/out"; fi
+run --json info w
+json "info --json log" "d['log_lsn'] > 0 and d['checkpoint_time'] == 0"
+run stats
+if grep -q '^log: *[1-9][0-9]* bytes.* on disk, durable up to LSN [1-9]' "$tmp/out" &&
+	grep -q '^log syncs: *[0-9]*/s, .* writes per sync (last second); [1-9][0-9]* syncs of [1-9][0-9]* writes since start$' "$tmp/out" &&
+	! grep -q '^log error' "$tmp/out"; then pass; else
+	fail "stats log"; sed 's/^/  /' "$tmp/out"; fi
+run --json stats
+json "stats --json log" "d['log_syncs'] >= 1 and d['log_writes'] >= d['log_syncs'] and d['log_bytes'] > 0 and d['log_error'] == 0"
 
 # TDB_SOCKET, and --socket over it.
 TDB_SOCKET=$SOCK "$CLI" get t k >"$tmp/out" 2>"$tmp/err"; rc=$?
