@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pool.h"
 #include "wal.h"
 
 #define NREC_MAX 8000
@@ -1099,6 +1100,118 @@ static void test_concurrent_appends(void **state)
 		assert_int_equal(c.next[i], PER_THREAD);
 }
 
+/* Tables log their changes: what, in which order, and what they refuse. */
+struct logged {
+	unsigned int n;
+	char what[16][48];
+};
+
+static int collect(void *arg, const struct tdb_wal_rec *r, u64 lsn, u64 end)
+{
+	struct logged *l = arg;
+
+	assert_true(l->n < 16);
+	snprintf(l->what[l->n++], sizeof(l->what[0]), "%u %s %.*s %u", r->type,
+		 r->name, (int)r->klen, r->key ? (const char *)r->key : "",
+		 r->vlen);
+	return 0;
+}
+
+static void test_table_logging(void **state)
+{
+	static const char *const want[] = {
+		"3 a  0", "3 s  0", "1 a k1 2", "1 s k2 3", "2 a k1 0",
+		"4 s  0",
+	};
+	struct tdb_table_opts async = { .durability = TDB_DUR_ASYNC };
+	struct tdb_table_opts sync = { .durability = TDB_DUR_SYNC };
+	struct tdb_table_opts mem = { .durability = TDB_DUR_MEMORY };
+	struct tdb_wal_opts wo = { .buffer_max = 1 };	/* the minimum */
+	struct tdb_wal_report rep;
+	struct tdb_table *a, *s, *m;
+	struct logged l = { 0 };
+	struct tdb_wal *wal;
+	struct tdb_db db;
+	static u8 big[TDB_VAL_MAX];
+	u64 lsn;
+	u32 i;
+
+	(void)state;
+	rcu_register_thread();
+	assert_int_equal(tdb_db_init(&db), 0);
+	assert_int_equal(tdb_wal_open(dir, &wo, &wal), 0);
+	db.wal = wal;
+	assert_int_equal(tdb_table_create(&db, "a", &async), 0);
+	assert_int_equal(tdb_table_create(&db, "s", &sync), 0);
+	assert_int_equal(tdb_table_create(&db, "m", &mem), 0);
+	rcu_read_lock();
+	a = tdb_table_find(&db, "a");
+	s = tdb_table_find(&db, "s");
+	m = tdb_table_find(&db, "m");
+	tdb_table_hold(a);
+	tdb_table_hold(s);
+	tdb_table_hold(m);
+	rcu_read_unlock();
+
+	assert_int_equal(tdb_table_put(a, "k1", 2, "v1", 2, 0), 0);
+	/* Refused writes are not logged. */
+	assert_int_equal(tdb_table_put(a, "k1", 2, "xx", 2, TDB_PUT_CREATE),
+			 -EEXIST);
+	assert_int_equal(tdb_table_delete(a, "zz", 2), -ENOENT);
+	assert_int_equal(tdb_table_put(m, "k9", 2, "m", 1, 0), 0);
+	assert_int_equal(tdb_table_log_lsn(m), 0);
+	lsn = tdb_table_log_lsn(a);
+	assert_int_equal(tdb_table_put(s, "k2", 2, "v22", 3, 0), 0);
+	assert_true(tdb_table_log_lsn(s) > lsn);
+	assert_int_equal(tdb_table_log_lsn(s), tdb_wal_append_lsn(wal));
+	assert_int_equal(tdb_table_delete(a, "k1", 2), 0);
+	tdb_table_release(a);
+	tdb_table_release(s);
+
+	/*
+	 * A log that cannot take a record refuses the write, which does not
+	 * happen: the buffer holds one largest record (and what is already
+	 * there), and nothing was written out yet.
+	 */
+	for (i = 0; i < 4; i++)
+		if (tdb_table_put(m, "big", 3, big, sizeof(big), 0))
+			break;
+	assert_int_equal(i, 4);	/* memory tables never touch the log */
+	a = NULL;
+	assert_int_equal(tdb_table_create(&db, "b", &async), 0);
+	rcu_read_lock();
+	a = tdb_table_find(&db, "b");
+	tdb_table_hold(a);
+	rcu_read_unlock();
+	assert_int_equal(tdb_table_put(a, "big", 3, big, sizeof(big), 0), 0);
+	assert_int_equal(tdb_table_put(a, "big2", 4, big, sizeof(big), 0),
+			 -ENOBUFS);
+	assert_int_equal(tdb_table_read(a, "big2", 4, big, 0, &i), -ENOENT);
+	tdb_table_release(a);
+	tdb_table_release(m);
+	assert_int_equal(tdb_table_drop(&db, "b", NULL, NULL), 0);
+	assert_int_equal(tdb_wal_write(wal), 0);
+	assert_int_equal(tdb_wal_sync(wal), 0);
+	/* Its CREATE and DROP went to the log: take them out of the list. */
+	assert_int_equal(tdb_table_drop(&db, "s", NULL, NULL), 0);
+	assert_int_equal(tdb_table_drop(&db, "m", NULL, NULL), 0);
+	assert_int_equal(tdb_wal_write(wal), 0);
+	assert_int_equal(tdb_wal_sync(wal), 0);
+	db.wal = NULL;
+	tdb_db_fini(&db);
+	tdb_wal_close(wal);
+	rcu_unregister_thread();
+
+	assert_int_equal(tdb_wal_replay(dir, 0, 0, collect, &l, &rep), 0);
+	assert_int_equal(l.n, ARRAY_SIZE(want) + 3);
+	for (i = 0; i < 5; i++)
+		assert_string_equal(l.what[i], want[i]);
+	assert_string_equal(l.what[5], "3 b  0");
+	assert_string_equal(l.what[6], "1 b big 1048576");
+	assert_string_equal(l.what[7], "4 b  0");
+	assert_string_equal(l.what[8], want[5]);
+}
+
 /* The log's messages are expected here: keep the last one to check it. */
 static void quiet_log(int level, const char *msg)
 {
@@ -1130,8 +1243,11 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_table_logging, setup,
+						teardown),
 	};
 
 	port_log_sink = quiet_log;
+	tdb_pcache_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
