@@ -200,7 +200,7 @@ static int run_info(struct cli *c, char **args)
 	if (t.durability == TDB_DUR_MEMORY)
 		printf("log:         none: never written to disk, gone after a restart\n");
 	else
-		printf("log:         LSN %" PRIu64 " (after its last write)\n",
+		printf("log:         LSN %" PRIu64 " (its last write ends there or before)\n",
 		       t.log_lsn);
 	print_checkpoint(stdout, "checkpoint:  ", t.checkpoint_time,
 			 t.checkpoint_lsn);

@@ -370,6 +370,11 @@ u64 tdb_table_log_lsn(const struct tdb_table *t)
 	return READ_ONCE(t->log_lsn);
 }
 
+void tdb_table_set_log_lsn(struct tdb_table *t, u64 lsn)
+{
+	WRITE_ONCE(t->log_lsn, lsn);
+}
+
 struct tdb_table *tdb_table_find(struct tdb_db *db, const char *name)
 {
 	struct tdb_table *t;

@@ -135,6 +135,8 @@ void tdb_table_quiesce(struct tdb_table *t);
  * once tdb_wal_durable_lsn() reaches it.
  */
 u64 tdb_table_log_lsn(const struct tdb_table *t);
+/* Recovery: @t's last write ends at or before @lsn in the log. */
+void tdb_table_set_log_lsn(struct tdb_table *t, u64 lsn);
 
 const char *tdb_table_name(const struct tdb_table *t);
 void tdb_table_opts(const struct tdb_table *t, struct tdb_table_opts *opts);

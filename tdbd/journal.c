@@ -152,7 +152,19 @@ static int replay_one(void *arg, const struct tdb_wal_rec *rec, u64 lsn,
 			(unsigned long long)lsn, rec->name, strerror(-err));
 		return err;
 	}
+	if (rec->type != TDB_WAL_TABLE_DROP) {
+		t = replay_table(r, rec->name);
+		if (t)
+			tdb_table_set_log_lsn(t, end);
+	}
 	r->applied++;
+	return 0;
+}
+
+/* Tables from a checkpoint were last written at or before its start. */
+static int journal_ckpt_lsn(void *arg, struct tdb_table *t)
+{
+	tdb_table_set_log_lsn(t, *(const u64 *)arg);
 	return 0;
 }
 
@@ -216,6 +228,7 @@ int journal_recover(const struct tdbd_opts *o)
 			"checkpoint %s/%s is corrupt (offset %llu: %s): skipped under --accept-loss",
 			o->data_dir, ci.skipped, (unsigned long long)ci.offset,
 			ci.reason);
+	tdb_db_for_each(&owner.db, journal_ckpt_lsn, &ci.start_lsn);
 	t1 = port_time_ns();
 
 	err = tdb_wal_replay(o->data_dir, ci.start_lsn,
