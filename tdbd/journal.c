@@ -18,6 +18,10 @@
  *    JOURNAL_RETRY_MS; meanwhile writes are refused with the log's error
  *    (table.c) and held responses fail (ring.c).  Nothing is dropped: the
  *    log keeps its unwritten bytes and writes them once the disk allows.
+ *  - The newest checkpoint and the one before it are kept, with the log
+ *    from the older one's start: should the newest be damaged, recovery
+ *    under --accept-loss falls back to the older one and replays the log
+ *    over it, losing nothing.
  *  - A checkpoint is published only once the log is durable past
  *    everything the checkpoint may hold, so recovery never sees a
  *    checkpoint holding writes that the log lost: the recovered state is
@@ -53,7 +57,8 @@ static struct {
 	int log_efd;		/* wakes the log thread */
 	u64 want;		/* highest LSN a response waits for */
 	u32 log_sleeping;	/* the log thread is (about to be) asleep */
-	u64 truncate_lsn;	/* the log thread removes segments below it */
+	u64 log_from;		/* the log before it may go */
+	u64 kept_lsn;		/* start of the older checkpoint kept */
 
 	/* Log thread -> waiters on a sync (the checkpoint). */
 	pthread_mutex_t lock;
@@ -289,6 +294,7 @@ int journal_recover(const struct tdbd_opts *o)
 	WRITE_ONCE(owner.log.ckpt_time, ci.time);
 	WRITE_ONCE(owner.log.ckpt_lsn, ci.start_lsn);
 	WRITE_ONCE(owner.log.bytes, tdb_wal_disk_bytes(wal));
+	j.kept_lsn = ci.start_lsn;
 	log_msg(LOG_INFO,
 		"recovered in %.3f s: %s%s%s%llu tables, %llu records (%.3f s), then %llu log records from LSN %llu to %llu (%.3f s)",
 		journal_secs(t0), ci.file[0] ? "checkpoint " : "",
@@ -389,6 +395,7 @@ static void *journal_log_main(void *arg)
 	struct tdb_wal *wal = owner.db.wal;
 	struct log_rates lr = { .second_start = port_time_ns() };
 	u64 last_flush = port_time_ns(), last_try = 0, counted = 0;
+	u64 truncated = 0;
 	struct pollfd p = { .fd = j.log_efd, .events = POLLIN };
 	int err = 0;
 
@@ -399,9 +406,9 @@ static void *journal_log_main(void *arg)
 		int timeout;
 
 		journal_rates(&lr, now);
-		trunc = READ_ONCE(j.truncate_lsn);
-		if (trunc) {
-			WRITE_ONCE(j.truncate_lsn, 0);
+		trunc = READ_ONCE(j.log_from);
+		if (trunc > truncated) {
+			truncated = trunc;
 			if (tdb_wal_truncate_before(wal, trunc) < 0)
 				log_msg(LOG_WARN, "removing old log segments failed; will retry after the next checkpoint");
 			WRITE_ONCE(owner.log.bytes, tdb_wal_disk_bytes(wal));
@@ -481,12 +488,16 @@ static void journal_checkpoint(void)
 	}
 	WRITE_ONCE(owner.log.ckpt_time, ci.time);
 	WRITE_ONCE(owner.log.ckpt_lsn, ci.start_lsn);
-	err = tdb_ckpt_remove_before(j.dir, ci.start_lsn);
+	/* Keep the one before it, and the log from its start. */
+	err = tdb_ckpt_remove_before(j.dir, j.kept_lsn);
 	if (err < 0)
 		log_msg(LOG_WARN, "removing old checkpoints: %s",
 			strerror(-err));
-	WRITE_ONCE(j.truncate_lsn, ci.start_lsn);
-	journal_kick(true);
+	if (j.kept_lsn) {
+		WRITE_ONCE(j.log_from, j.kept_lsn);
+		journal_kick(true);
+	}
+	j.kept_lsn = ci.start_lsn;
 	log_msg(LOG_INFO,
 		"checkpoint %s: %llu tables, %llu records, %llu bytes in %.3f s",
 		ci.file, (unsigned long long)ci.tables,
@@ -573,8 +584,8 @@ void journal_stop(void)
 		close(j.log_efd);
 		j.threads = false;
 	}
-	if (READ_ONCE(owner.log.ckpt_lsn))
-		tdb_wal_truncate_before(wal, owner.log.ckpt_lsn);
+	if (j.log_from)
+		tdb_wal_truncate_before(wal, j.log_from);
 	owner.db.wal = NULL;
 	tdb_wal_close(wal);
 }
