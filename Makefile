@@ -41,7 +41,7 @@ PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
 	 $(if $(LIB_SRC),$(O)/libtdb/libtdb.a $(O)/libtdb/$(LIBTDB_SONAME))
 
 .PHONY: all deps deps-test deps-bench test unit integration cli-test \
-	test-plain test-san bench bench-ring run clean
+	test-plain test-san bench bench-ring bench-durable run clean
 all: deps-test $(O)/libtdbcore.a $(PROGS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
 
 deps:
@@ -90,6 +90,11 @@ $(O)/tests/integration/%: $(O)/tests/integration/%.o $(O)/libtdb/libtdb.a
 $(O)/bench/%: $(O)/bench/%.o $(O)/libtdbcore.a $(if $(LIB_SRC),$(O)/libtdb/libtdb.a)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_CORE) -lm
 
+# The LMDB peer: liblmdb alone (scripts/deps.sh bench installs it).
+$(O)/bench/lmdb_put.o: | deps-bench
+$(O)/bench/lmdb_put: $(O)/bench/lmdb_put.o
+	$(CC) $(LDFLAGS) $^ -o $@ -llmdb -pthread
+
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(O) $(UNIT_BIN)
 
@@ -114,9 +119,13 @@ bench: deps-bench $(BENCH_BIN) $(PROGS)
 	$(O)/bench/alloc
 	$(O)/bench/index
 	scripts/bench-ring.sh $(O)
+	scripts/bench-durable.sh $(O)
 
 bench-ring: $(BENCH_BIN) $(PROGS)
 	scripts/bench-ring.sh $(O)
+
+bench-durable: $(BENCH_BIN) $(PROGS)
+	scripts/bench-durable.sh $(O)
 
 # Needs only the build dependencies: no test is built.
 run: deps $(PROGS)
