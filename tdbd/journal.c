@@ -43,6 +43,15 @@
 #include "ckpt.h"
 #include "wal.h"
 
+/*
+ * Group commit: after a sync that covered writes of several clients, the
+ * log thread waits this fraction of a sync's duration (at most
+ * JOURNAL_DELAY_MAX_NS) before the next one, so that the clients it just
+ * answered have their next writes in it too (PostgreSQL's commit_delay,
+ * sized by the disk).  A lone writer never waits.
+ */
+#define JOURNAL_DELAY_DIV 4
+#define JOURNAL_DELAY_MAX_NS (1000ULL * 1000)
 /* How often a failed log is tried again. */
 #define JOURNAL_RETRY_MS 100
 /* The longest the log thread sleeps with nothing to do. */
@@ -355,11 +364,18 @@ static void journal_rates(struct log_rates *lr, u64 now)
 	lr->second_start = now;
 }
 
+/* The log thread's own bookkeeping. */
+struct log_state {
+	u64 counted;		/* appended records counted as synced */
+	u64 group;		/* records the last sync covered */
+	u64 sync_ns;		/* how long it took */
+};
+
 /* Writes and syncs what was appended.  The log's error, or 0. */
-static int journal_flush(struct tdb_wal *wal, u64 *counted)
+static int journal_flush(struct tdb_wal *wal, struct log_state *st)
 {
 	struct tdb_log_stats *ls = &owner.log;
-	u64 before = tdb_wal_durable_lsn(wal);
+	u64 before = tdb_wal_durable_lsn(wal), t0 = port_time_ns();
 	/* Appended before the write starts: the sync covers at least these. */
 	u64 records = tdb_wal_append_count(wal);
 	int err;
@@ -368,9 +384,11 @@ static int journal_flush(struct tdb_wal *wal, u64 *counted)
 	if (!err)
 		err = tdb_wal_sync(wal);
 	if (tdb_wal_durable_lsn(wal) != before) {
+		st->group = records - st->counted;
+		st->sync_ns = port_time_ns() - t0;
+		st->counted = records;
 		WRITE_ONCE(ls->syncs, ls->syncs + 1);
-		WRITE_ONCE(ls->writes, ls->writes + (records - *counted));
-		*counted = records;
+		WRITE_ONCE(ls->writes, ls->writes + st->group);
 	}
 	WRITE_ONCE(ls->bytes, tdb_wal_disk_bytes(wal));
 	pthread_mutex_lock(&j.lock);
@@ -378,6 +396,18 @@ static int journal_flush(struct tdb_wal *wal, u64 *counted)
 	pthread_mutex_unlock(&j.lock);
 	workers_log_progress(tdb_wal_durable_lsn(wal), err);
 	return err;
+}
+
+static void journal_delay(const struct log_state *st)
+{
+	u64 ns = st->sync_ns / JOURNAL_DELAY_DIV;
+	struct timespec ts;
+
+	if (ns > JOURNAL_DELAY_MAX_NS)
+		ns = JOURNAL_DELAY_MAX_NS;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ns;
+	nanosleep(&ts, NULL);
 }
 
 static bool journal_log_stopping(void)
@@ -394,8 +424,8 @@ static void *journal_log_main(void *arg)
 {
 	struct tdb_wal *wal = owner.db.wal;
 	struct log_rates lr = { .second_start = port_time_ns() };
-	u64 last_flush = port_time_ns(), last_try = 0, counted = 0;
-	u64 truncated = 0;
+	u64 last_flush = port_time_ns(), last_try = 0, truncated = 0;
+	struct log_state st = { 0 };
 	struct pollfd p = { .fd = j.log_efd, .events = POLLIN };
 	int err = 0;
 
@@ -425,9 +455,11 @@ static void *journal_log_main(void *arg)
 					  JOURNAL_IDLE_MS;
 		}
 		if (due) {
+			if (!err && st.group > 1)
+				journal_delay(&st);
 			last_try = now;
 			last_flush = now;
-			err = journal_flush(wal, &counted);
+			err = journal_flush(wal, &st);
 			continue;
 		}
 		WRITE_ONCE(j.log_sleeping, 1);
@@ -439,7 +471,7 @@ static void *journal_log_main(void *arg)
 			p.revents = 0;
 	}
 	/* The workers are gone: write and sync what they left. */
-	err = journal_flush(wal, &counted);
+	err = journal_flush(wal, &st);
 	if (err)
 		log_msg(LOG_ERR, "the last log flush failed (%s): writes acknowledged as async since the last good one are lost",
 			strerror(-err));
