@@ -47,6 +47,9 @@ static int config_parse_size(const char *s, u64 min, u64 max, u64 *out)
 	case 'G': case 'g':
 		shift = 30;
 		break;
+	case 'T': case 't':
+		shift = 40;
+		break;
 	case '\0':
 		break;
 	default:
@@ -82,6 +85,9 @@ const char *config_set(struct tdbd_opts *o, const char *key, const char *val)
 	} else if (!strcmp(key, "checkpoint-interval")) {
 		if (config_parse_count(val, 0, 86400, &o->ckpt_secs))
 			return "not a number of seconds from 0 to 86400";
+	} else if (!strcmp(key, "checkpoint-log")) {
+		if (config_parse_size(val, 0, 1ULL << 40, &o->ckpt_log))
+			return "not a size up to 1T (bytes, or with K, M, G or T)";
 	} else if (!strcmp(key, "segment-size")) {
 		if (config_parse_size(val, 64 << 10, 1ULL << 32,
 				      &o->segment_size))
@@ -92,7 +98,7 @@ const char *config_set(struct tdbd_opts *o, const char *key, const char *val)
 			return "not error, warning, info or debug";
 		o->log_level = level;
 	} else {
-		return "unknown key (known: socket, data-dir, workers, max-conns, flush-interval, checkpoint-interval, segment-size, log-level)";
+		return "unknown key (known: socket, data-dir, workers, max-conns, flush-interval, checkpoint-interval, checkpoint-log, segment-size, log-level)";
 	}
 	if (!str)
 		return NULL;

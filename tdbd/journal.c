@@ -61,6 +61,7 @@ static struct {
 	const char *dir;
 	u64 flush_ns;
 	unsigned int ckpt_secs;
+	u64 ckpt_log;		/* log bytes that call for a checkpoint */
 
 	pthread_t log_thread;
 	int log_efd;		/* wakes the log thread */
@@ -221,6 +222,7 @@ int journal_recover(const struct tdbd_opts *o)
 	j.dir = o->data_dir;
 	j.flush_ns = (u64)o->flush_ms * 1000000;
 	j.ckpt_secs = o->ckpt_secs;
+	j.ckpt_log = o->ckpt_log;
 
 	/* What was accepted once is accepted again: no per-uid limit. */
 	owner.db.tables_per_uid = 0;
@@ -537,20 +539,34 @@ static void journal_checkpoint(void)
 		journal_secs(t0));
 }
 
+/* Whether the period passed or the log grew enough since the last one. */
+static bool journal_ckpt_due(u64 last_ns)
+{
+	u64 grown = tdb_wal_append_lsn(owner.db.wal) -
+		    READ_ONCE(owner.log.ckpt_lsn);
+
+	if (j.ckpt_secs &&
+	    port_time_ns() - last_ns >= (u64)j.ckpt_secs * 1000000000ULL)
+		return true;
+	return j.ckpt_log && grown >= j.ckpt_log;
+}
+
 static void *journal_ckpt_main(void *arg)
 {
+	u64 last = port_time_ns();
 	struct timespec at;
 
 	port_rcu_thread_online();
 	pthread_mutex_lock(&j.lock);
 	while (!j.stop_ckpt) {
 		clock_gettime(CLOCK_REALTIME, &at);
-		at.tv_sec += j.ckpt_secs;
+		at.tv_sec += 1;
 		pthread_cond_timedwait(&j.ckpt_wake, &j.lock, &at);
-		if (j.stop_ckpt)
-			break;
+		if (j.stop_ckpt || !journal_ckpt_due(last))
+			continue;
 		pthread_mutex_unlock(&j.lock);
 		journal_checkpoint();
+		last = port_time_ns();
 		pthread_mutex_lock(&j.lock);
 	}
 	pthread_mutex_unlock(&j.lock);
@@ -570,7 +586,7 @@ int journal_start(void)
 	err = -pthread_create(&j.log_thread, NULL, journal_log_main, NULL);
 	if (err)
 		goto close_efd;
-	if (j.ckpt_secs) {
+	if (j.ckpt_secs || j.ckpt_log) {
 		err = -pthread_create(&j.ckpt_thread, NULL, journal_ckpt_main,
 				      NULL);
 		if (err) {
@@ -603,7 +619,7 @@ void journal_stop(void)
 		j.stop_ckpt = true;
 		pthread_cond_broadcast(&j.ckpt_wake);
 		pthread_mutex_unlock(&j.lock);
-		if (j.ckpt_secs)
+		if (j.ckpt_secs || j.ckpt_log)
 			pthread_join(j.ckpt_thread, NULL);
 		/* The log thread still runs: the checkpoint waits for it. */
 		journal_checkpoint();

@@ -65,7 +65,10 @@ static void usage(FILE *f)
 		"                         milliseconds (default 10)\n"
 		"      --checkpoint-interval S\n"
 		"                         write a checkpoint every S seconds when the\n"
-		"                         log grew (default 60; 0: only at shutdown)\n"
+		"                         log grew (default 60; 0: never by time)\n"
+		"      --checkpoint-log SIZE\n"
+		"                         write one as soon as the log grew by SIZE\n"
+		"                         since the last (default 256M; 0: never by size)\n"
 		"      --segment-size SIZE\n"
 		"                         log segment size, K/M/G suffixes (default 64M)\n"
 		"      --accept-loss      start even when the log or the newest checkpoint\n"
@@ -102,6 +105,7 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "flush-interval", required_argument, NULL, 'F' },
 		{ "checkpoint-interval", required_argument, NULL, 'C' },
+		{ "checkpoint-log", required_argument, NULL, 'L' },
 		{ "segment-size", required_argument, NULL, 'S' },
 		{ "accept-loss", no_argument, NULL, 'A' },
 		{ "config", required_argument, NULL, 'c' },
@@ -155,6 +159,7 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 	o->max_conns = TDBD_MAX_CONNS_DEFAULT;
 	o->flush_ms = TDBD_FLUSH_MS_DEFAULT;
 	o->ckpt_secs = TDBD_CKPT_SECS_DEFAULT;
+	o->ckpt_log = TDBD_CKPT_LOG_DEFAULT;
 	o->segment_size = TDB_WAL_SEGMENT_SIZE;
 	o->log_level = LOG_INFO;
 	if (config && config_load(config, o))

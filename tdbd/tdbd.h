@@ -74,6 +74,12 @@ void log_msg(int level, const char *fmt, ...) __printf(2, 3);
 #define TDBD_FLUSH_MS_DEFAULT 10U
 /* Seconds between checkpoints (when the log grew). */
 #define TDBD_CKPT_SECS_DEFAULT 60U
+/*
+ * Log bytes past the last checkpoint that call for the next one at once:
+ * they bound what recovery replays record by record (about 1.7 million
+ * small records, a couple of seconds).
+ */
+#define TDBD_CKPT_LOG_DEFAULT (256ULL << 20)
 
 struct tdbd_opts {
 	char *socket;
@@ -81,7 +87,8 @@ struct tdbd_opts {
 	unsigned int workers;
 	unsigned int max_conns;		/* per non-root uid; 0: no limit */
 	unsigned int flush_ms;
-	unsigned int ckpt_secs;		/* 0: at shutdown only */
+	unsigned int ckpt_secs;		/* 0: no periodic checkpoints */
+	u64 ckpt_log;			/* 0: none for log growth */
 	u64 segment_size;
 	bool accept_loss;
 	int log_level;
