@@ -67,6 +67,7 @@ static struct {
 	int log_efd;		/* wakes the log thread */
 	u64 want;		/* highest LSN a response waits for */
 	u32 log_sleeping;	/* the log thread is (about to be) asleep */
+	u32 log_idle;		/* ... for long, with nothing appended */
 	u64 log_from;		/* the log before it may go */
 	u64 kept_lsn;		/* start of the older checkpoint kept */
 
@@ -334,6 +335,18 @@ static void journal_kick(bool always)
 		return;	/* the counter is full: it wakes anyway */
 }
 
+void journal_appended(void)
+{
+	struct tdb_wal *wal = owner.db.wal;
+
+	smp_mb();	/* orders our appends before the look at log_idle */
+	if (!READ_ONCE(j.log_idle) ||
+	    tdb_wal_append_lsn(wal) == tdb_wal_durable_lsn(wal))
+		return;
+	if (__atomic_exchange_n(&j.log_idle, 0, __ATOMIC_SEQ_CST))
+		journal_kick(true);
+}
+
 void journal_want(u64 lsn)
 {
 	u64 cur = READ_ONCE(j.want);
@@ -465,10 +478,14 @@ static void *journal_log_main(void *arg)
 			continue;
 		}
 		WRITE_ONCE(j.log_sleeping, 1);
+		WRITE_ONCE(j.log_idle, appended <= durable);
 		smp_mb();
-		if (READ_ONCE(j.want) <= durable || err)
+		/* Appends since @appended was read have seen log_idle. */
+		if ((READ_ONCE(j.want) <= durable &&
+		     tdb_wal_append_lsn(wal) == appended) || err)
 			poll(&p, 1, timeout);
 		WRITE_ONCE(j.log_sleeping, 0);
+		WRITE_ONCE(j.log_idle, 0);
 		if (p.revents & POLLIN && read(j.log_efd, &v, sizeof(v)) < 0)
 			p.revents = 0;
 	}

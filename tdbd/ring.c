@@ -282,6 +282,7 @@ static int ring_exec(struct conn *c)
 
 	ret = tdb_exec_batch(&owner, &c->cred, c->in.data + c->in_off,
 			     c->in.len - c->in_off, &c->sink);
+	journal_appended();
 	if (ret < 0) {
 		conn_log(c, LOG_WARN, "%s: %s; closing",
 			 ret == -ENOMEM ? "out of memory for a response" :

@@ -259,6 +259,12 @@ int journal_start(void);
 void journal_stop(void);
 /* A response waits for the log to be durable up to @lsn: hurry. */
 void journal_want(u64 lsn);
+/*
+ * A batch ran and may have appended to the log: wakes a log thread that
+ * sleeps for long with nothing to write, so async writes reach the disk
+ * within the flush interval.  Costs one barrier and one load otherwise.
+ */
+void journal_appended(void);
 
 /* worker.c */
 /* How long a worker lets a write to a client's eventfd block. */
