@@ -510,7 +510,7 @@ static int tdb_do_create(struct tdb_exec *x, struct tdb_req *rq,
 	}
 	if (tb[TDB_A_DURABILITY]) {
 		opts.durability = tdb_get_u32(tb[TDB_A_DURABILITY]);
-		if (opts.durability > TDB_DUR_SYNC) {
+		if (opts.durability > TDB_DUR_MAX) {
 			tdb_rsp_error(r, -EINVAL, "unknown DURABILITY");
 			return 0;
 		}

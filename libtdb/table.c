@@ -25,7 +25,7 @@ TDB_EXPORT int tdb_create(struct tdb *db, const char *table,
 		return err;
 	if (!opts)
 		opts = &defaults;
-	if (opts->key_type > TDB_KEY_U64 || opts->durability > TDB_DUR_SYNC ||
+	if (opts->key_type > TDB_KEY_U64 || opts->durability > TDB_DUR_MAX ||
 	    opts->mode > 0777)
 		return -EINVAL;
 	nlh = sync_start(db, TDB_CMD_TABLE_CREATE,

@@ -229,10 +229,12 @@ enum tdb_key_type {
 	TDB_KEY_U64,
 };
 
+/* Zero is the default, async, so that zeroed options ask for no less. */
 enum tdb_durability {
-	TDB_DUR_MEMORY,
-	TDB_DUR_ASYNC,
-	TDB_DUR_SYNC,
+	TDB_DUR_ASYNC,		/* logged, on disk within the flush interval */
+	TDB_DUR_SYNC,		/* answered once the log is on disk */
+	TDB_DUR_MEMORY,		/* never written: gone after a restart */
+	TDB_DUR_MAX = TDB_DUR_MEMORY
 };
 
 #endif /* TDB_PROTO_H */
