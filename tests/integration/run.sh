@@ -74,6 +74,11 @@ if [ ! -x "$tdbd" ]; then
 	exit 1
 fi
 
+# The binaries under test, absolute: test_durable starts owners of its own.
+TDB_TDBD=$(cd "$(dirname "$tdbd")" && pwd)/tdbd
+TDB_TDBCLI=$(cd "$(dirname "$tdbcli")" 2>/dev/null && pwd)/tdbcli
+export TDB_TDBD TDB_TDBCLI
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tdb-integ.XXXXXX") || exit 1
 chmod 0755 "$tmp"
 mkdir -p "$tmp/data"
