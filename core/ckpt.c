@@ -12,52 +12,22 @@
  *    that several blocks cost one pread, checks each block with one CRC,
  *    and puts records straight from the window into their table: nothing
  *    is allocated per record but the record itself.
+ *  - Each TABLE entry carries the table's hash key and record count, and
+ *    the loader creates the table with both (tdb_table_create_keyed), so
+ *    that its index is sized once and its records, which the writer's
+ *    scan listed in index order, are appended rather than inserted
+ *    (tdb_table_load).  A checkpoint without a key, or whose records are
+ *    out of that order, loads as well, through ordinary inserts.
  *  - A checkpoint that fails half-way through loading leaves tables
  *    behind; they are dropped before anything else is tried or returned,
  *    so that no caller can mistake a partial load for a whole one.
  */
 #include "ckpt.h"
+#include "le.h"
 
 /* The load window: it must hold the largest block whole. */
 #define CKPT_WINDOW (4U << 20)
 #define CKPT_BUF_SIZE (TDB_CKPT_BLOCK_HDR + TDB_CKPT_BLOCK_MAX)
-
-/*
- * Little-endian access, independent of the host's byte order (the same
- * helpers as wal.c's; one shared header would serve both).
- */
-static inline void put_le16(u8 *p, u16 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-}
-
-static inline void put_le32(u8 *p, u32 v)
-{
-	put_le16(p, (u16)v);
-	put_le16(p + 2, (u16)(v >> 16));
-}
-
-static inline void put_le64(u8 *p, u64 v)
-{
-	put_le32(p, (u32)v);
-	put_le32(p + 4, (u32)(v >> 32));
-}
-
-static inline u16 get_le16(const u8 *p)
-{
-	return (u16)(p[0] | (p[1] << 8));
-}
-
-static inline u32 get_le32(const u8 *p)
-{
-	return (u32)get_le16(p) | ((u32)get_le16(p + 2) << 16);
-}
-
-static inline u64 get_le64(const u8 *p)
-{
-	return (u64)get_le32(p) | ((u64)get_le32(p + 4) << 32);
-}
 
 /* "ckpt-%016llx" and @ext (".ckp" or ".tmp") without snprintf. */
 static void ckpt_file_name(char *buf, u64 lsn, const char *ext)
@@ -186,11 +156,11 @@ static int ckpt_list(const char *dir, struct ckpt_file_list *l)
  */
 struct ckpt_writer {
 	struct port_file *f;
-	u8 *buf;			/* CKPT_BUF_SIZE bytes */
-	u32 used;			/* payload bytes in @buf */
-	u64 off;			/* file offset of the next block */
+	u8 *buf; /* CKPT_BUF_SIZE bytes */
+	u32 used; /* payload bytes in @buf */
+	u64 off; /* file offset of the next block */
 	u64 tables, records;
-	struct tdb_cursor cursor;	/* large: not on the stack */
+	struct tdb_cursor cursor; /* large: not on the stack */
 };
 
 /* Writes the block being filled, if it holds anything. */
@@ -235,11 +205,15 @@ static int ckpt_put_table(struct ckpt_writer *w, struct tdb_table *t)
 {
 	const char *name = tdb_table_name(t);
 	u32 nlen = (u32)strlen(name);
+	struct tdb_table_stats st;
 	struct tdb_table_opts o;
+	struct port_hash_key hk;
 	u8 *p;
 	int err;
 
 	tdb_table_opts(t, &o);
+	tdb_table_stats(t, &st);
+	tdb_table_hash_key(t, &hk);
 	err = ckpt_reserve(w, TDB_CKPT_TABLE_FIXED + nlen, &p);
 	if (err)
 		return err;
@@ -253,6 +227,10 @@ static int ckpt_put_table(struct ckpt_writer *w, struct tdb_table *t)
 	put_le32(p + 16, o.mode);
 	put_le32(p + 20, o.key_type);
 	put_le32(p + 24, o.durability);
+	put_le64(p + 28, st.records);
+	/* So that the load can append: see tdb_table_create_keyed(). */
+	put_le64(p + 36, hk.k[0]);
+	put_le64(p + 44, hk.k[1]);
 	w->tables++;
 	return 0;
 }
@@ -326,10 +304,20 @@ static int ckpt_hold_table(void *arg, struct tdb_table *t)
 {
 	struct ckpt_tables *l = arg;
 	struct tdb_table_opts o;
+	u32 i;
 
 	tdb_table_opts(t, &o);
 	if (o.durability == TDB_DUR_MEMORY)
 		return 0;
+	/*
+	 * A name twice would make the checkpoint unloadable.  The registry
+	 * unlinks a table before it links another of the same name, so one
+	 * walk should never meet both; should a change that links first
+	 * ever make it, the first met (the newest) is kept.
+	 */
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(tdb_table_name(l->v[i]), tdb_table_name(t)))
+			return 0;
 	if (l->n == l->cap)
 		return 1;
 	tdb_table_hold(t);
@@ -473,7 +461,7 @@ fail_nomem:
 	return -ENOMEM;
 }
 
-/* Drops every table of @db and waits until their memory is back. */
+/* Drops every table of @db; their memory comes back after RCU. */
 static void ckpt_clear(struct tdb_db *db)
 {
 	char name[TDB_NAME_MAX];
@@ -490,16 +478,15 @@ static void ckpt_clear(struct tdb_db *db)
 			break;
 		tdb_table_drop(db, name, NULL, NULL);
 	}
-	rcu_barrier();
 }
 
 /* The loader's window onto one file. */
 struct ckpt_reader {
 	struct port_file *f;
-	u64 size;			/* the file's */
-	u8 *buf;			/* CKPT_WINDOW bytes */
-	u64 base;			/* file offset of buf[0] */
-	u32 len;			/* valid bytes in buf */
+	u64 size; /* the file's */
+	u8 *buf; /* CKPT_WINDOW bytes */
+	u64 base; /* file offset of buf[0] */
+	u32 len; /* valid bytes in buf */
 };
 
 /* Points *@p at bytes [@off, @off + @n) of the file, which must exist. */
@@ -518,14 +505,13 @@ static int ckpt_read_at(struct ckpt_reader *r, u64 off, u32 n, const u8 **p)
 	}
 	r->base = off;
 	r->len = keep;
-	want = r->size - off < CKPT_WINDOW ? (u32)(r->size - off) :
-					     CKPT_WINDOW;
+	want = r->size - off < CKPT_WINDOW ? (u32)(r->size - off) : CKPT_WINDOW;
 	got = port_file_pread(r->f, r->buf + keep, want - keep, off + keep);
 	if (got < 0)
 		return (int)got;
 	r->len += (u32)got;
 	if (r->len < n)
-		return -EIO;	/* the file shrank under us */
+		return -EIO; /* the file shrank under us */
 	*p = r->buf;
 	return 0;
 }
@@ -533,18 +519,31 @@ static int ckpt_read_at(struct ckpt_reader *r, u64 off, u32 n, const u8 **p)
 /* Loading state of one file. */
 struct ckpt_loader {
 	struct tdb_db *db;
-	struct tdb_table *t;		/* held: the table being filled */
+	struct tdb_table *t; /* held: the table being filled */
 	u64 tables, records;
-	bool ended;			/* the END entry was read */
-	u64 bad_off;			/* where the problem is */
-	const char *why;		/* and what it is */
+	u64 hint_left; /* records the hints may still claim */
+	bool ended; /* the END entry was read */
+	u64 bad_off; /* where the problem is */
+	const char *why; /* and what it is */
 };
+
+/* Lets go of the table being filled, its records all loaded. */
+static void ckpt_table_done(struct ckpt_loader *ld)
+{
+	if (!ld->t)
+		return;
+	tdb_table_load_end(ld->t);
+	tdb_table_release(ld->t);
+	ld->t = NULL;
+}
 
 /* Creates the table of a TABLE entry and makes it the one to fill. */
 static int ckpt_load_table(struct ckpt_loader *ld, const u8 *p, u32 nlen)
 {
 	struct tdb_table_opts o;
+	struct port_hash_key hk;
 	char name[TDB_NAME_MAX];
+	u64 hint;
 	int err;
 
 	if (!nlen || nlen >= TDB_NAME_MAX)
@@ -560,7 +559,18 @@ static int ckpt_load_table(struct ckpt_loader *ld, const u8 *p, u32 nlen)
 	o.mode = get_le32(p + 16);
 	o.key_type = get_le32(p + 20);
 	o.durability = get_le32(p + 24);
-	err = tdb_table_create(ld->db, name, &o);
+	/*
+	 * The hint sizes the index at once (16 bytes a bucket): CRC-valid
+	 * lies must not claim, all tables together, more records than the
+	 * file could hold.
+	 */
+	hint = get_le64(p + 28);
+	if (hint > ld->hint_left)
+		hint = ld->hint_left;
+	ld->hint_left -= hint;
+	hk.k[0] = get_le64(p + 36);
+	hk.k[1] = get_le64(p + 44);
+	err = tdb_table_create_keyed(ld->db, name, &o, &hk, hint);
 	if (err == -EINVAL)
 		goto bad_name;
 	if (err == -EEXIST) {
@@ -569,8 +579,7 @@ static int ckpt_load_table(struct ckpt_loader *ld, const u8 *p, u32 nlen)
 	}
 	if (err)
 		return err;
-	if (ld->t)
-		tdb_table_release(ld->t);
+	ckpt_table_done(ld);
 	rcu_read_lock();
 	ld->t = tdb_table_find(ld->db, name);
 	if (ld->t)
@@ -621,8 +630,7 @@ static int ckpt_load_block(struct ckpt_loader *ld, const u8 *p, u32 len,
 				goto bad;
 			}
 			p += TDB_CKPT_REC_FIXED;
-			err = tdb_table_put(ld->t, p, klen, p + klen, vlen,
-					    TDB_PUT_RECOVER);
+			err = tdb_table_load(ld->t, p, klen, p + klen, vlen);
 			if (err)
 				return err;
 			p += klen + vlen;
@@ -765,8 +773,8 @@ static int ckpt_load_blocks(struct ckpt_reader *r, struct ckpt_loader *ld,
  * Loads checkpoint @lsn into @db and fills @fi.  On failure @db may hold
  * part of it; the caller clears it.
  */
-static int ckpt_load_file(struct tdb_db *db, const char *dir, u64 lsn,
-			  u8 *buf, struct tdb_ckpt_info *fi)
+static int ckpt_load_file(struct tdb_db *db, const char *dir, u64 lsn, u8 *buf,
+			  struct tdb_ckpt_info *fi)
 {
 	struct ckpt_reader r = { .buf = buf };
 	struct ckpt_loader ld = { .db = db };
@@ -788,12 +796,12 @@ static int ckpt_load_file(struct tdb_db *db, const char *dir, u64 lsn,
 		goto close;
 	}
 	r.size = (u64)size;
+	ld.hint_left = r.size / (TDB_CKPT_REC_FIXED + 1);
 	err = ckpt_load_blocks(&r, &ld, lsn, fi);
 	if (err && err != -EBADMSG && err != -EPROTONOSUPPORT && !ld.why)
 		ld.why = err == -ENOMEM ? "out of memory" : "read error";
 close:
-	if (ld.t)
-		tdb_table_release(ld.t);
+	ckpt_table_done(&ld);
 	port_file_close(r.f);
 	fi->bytes = r.size;
 	fi->tables = ld.tables;
@@ -877,6 +885,8 @@ int tdb_ckpt_load(struct tdb_db *db, const char *dir, unsigned int flags,
 				info->offset = fi.offset;
 				info->reason = fi.reason;
 			}
+			/* Give the memory back before the next load needs it. */
+			rcu_barrier();
 			err = 0;
 			continue;
 		}

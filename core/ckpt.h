@@ -45,8 +45,19 @@
  * entry spans two blocks.  Entries:
  *
  *	TABLE	u8 1, u8 nlen, name, u64 quota, u32 uid, u32 gid,
- *		u32 mode, u32 key_type, u32 durability
- *		(the name without its NUL, 1..TDB_NAME_MAX - 1 bytes)
+ *		u32 mode, u32 key_type, u32 durability, u64 records,
+ *		u8 hash_key[16]
+ *		(the name without its NUL, 1..TDB_NAME_MAX - 1 bytes;
+ *		records: how many the table held when its scan began, a
+ *		hint for sizing the index, not checked but capped, over
+ *		all tables, at what the file could hold; hash_key: the key
+ *		of the table's index hash, struct port_hash_key's k[0]
+ *		then k[1], all zero when not saved; a loader that builds
+ *		the index with the same key receives the records in index
+ *		order and can append them instead of inserting them.  Both
+ *		are advisory: a loader may ignore them.  Whoever reads the
+ *		file learns the key: see tdb_table_create_keyed() in
+ *		table.h for what that costs.)
  *	RECORD	u8 2, u16 klen, u32 vlen, key, value
  *		(klen 1..TDB_KEY_MAX, vlen 0..TDB_VAL_MAX), a record of the
  *		table named by the last TABLE entry before it
@@ -98,7 +109,7 @@
 #define TDB_CKPT_HDR 32U
 #define TDB_CKPT_BLOCK_HDR 16U
 /* Entry bytes before the name, key or value. */
-#define TDB_CKPT_TABLE_FIXED 30U	/* type, nlen and the options */
+#define TDB_CKPT_TABLE_FIXED 54U	/* all but the name */
 #define TDB_CKPT_REC_FIXED 7U		/* type, klen, vlen */
 #define TDB_CKPT_END_LEN 17U
 /* The payload a writer fills a block to. */
@@ -157,7 +168,10 @@ struct tdb_ckpt_info {
  *
  * 0 with @info filled (offset 0, reason NULL), or -errno (-ENOSPC, -EIO,
  * -ENOMEM, @before_publish's...): the temporary file is then removed and
- * nothing else has changed; info->reason says which step failed.
+ * nothing else has changed; info->reason says which step failed.  The
+ * one exception is a failure of the final directory sync: the renamed
+ * checkpoint, complete and valid, stays, but the error is returned so
+ * that the host keeps the log it would otherwise drop.
  */
 int tdb_ckpt_write(struct tdb_db *db, const char *dir, u64 start_lsn, u64 time,
 		   int (*before_publish)(void *arg), void *arg,
@@ -166,9 +180,12 @@ int tdb_ckpt_write(struct tdb_db *db, const char *dir, u64 start_lsn, u64 time,
 /*
  * Loads the newest complete checkpoint in @dir into @db, which has no
  * tables yet and no log (db->wal NULL).  Tables are created with their
- * saved options (the caller sets db->tables_per_uid = 0 for recovery) and
- * records put with TDB_PUT_RECOVER.  Removes leftover "ckpt-*.tmp" files
- * first.  @info is always filled; problems are also logged.
+ * saved options, hash key and size (tdb_table_create_keyed(); the caller
+ * sets db->tables_per_uid = 0 for recovery) and records put with
+ * tdb_table_load() (TDB_PUT_RECOVER, appended to the index when they come
+ * in its order, as a checkpoint lists them).  Removes leftover
+ * "ckpt-*.tmp" files first (so never call it while a checkpoint is being
+ * written into @dir).  @info is always filled; problems are also logged.
  *
  * Returns 0 (info->file "" and start_lsn 0 when there is no checkpoint),
  * -EBADMSG when the newest checkpoint is corrupt or incomplete

@@ -32,6 +32,40 @@
  * live, in bucket order, chosen from the record count: the whole segment
  * is live after an eighth of the inserts that lead to the next growth.
  * That is no extra work, only earlier: each head is made live once.
+ *
+ * Bulk loading.  With 1 << L buckets, the heads' so_keys are exactly the
+ * multiples of 1 << (32 - L), and the head of so_key s is bucket
+ * bit-reverse(s).  An open load (struct tdb_index_load) keeps the last
+ * record (the tail) and the so_key of the first head not dealt with yet.
+ * Appending a record links it after the tail, then queues the heads whose
+ * so_keys lie between the two records, each with the record before it.
+ * Every INDEX_LOAD_BATCH heads, the queue is linked in one tight pass:
+ * each head after its record, or after the head linked just before it
+ * when both lie between the same two records.  Those records are recent:
+ * their lines are still in the cache.
+ *
+ * Why the queue.  Consecutive heads in split order lie far apart in the
+ * segments (their bucket numbers differ in the top bits), so each head
+ * costs a cache miss and a TLB miss of its own.  Linked one at a time
+ * among the work of each record, and even prefetched well ahead there,
+ * those misses hardly overlapped: ten million records (eight million
+ * heads) took about 1.5 s longer than without the heads, where the
+ * records alone took about 0.8 s.  Linked in batches whose heads are all
+ * prefetched first, the misses overlap and the heads cost about 0.4 s.
+ * The segments also get huge pages where the host has them (see
+ * port_zalloc() in port_user.c).
+ *
+ * A head whose batch has not been linked yet is simply not live, which
+ * the rules above allow: readers start from an ancestor.  Heads are linked
+ * in so_key order, so a parent (its child's so_key less one bit) is live
+ * before its children.  Growing during a load halves the step between
+ * heads: the next head is the first multiple of the new step above the
+ * tail, so the new heads below the tail are left unlinked (lazy, as after
+ * any growth) and those above it are queued as records pass them; the
+ * heads queued already stay valid, a head being known by its so_key
+ * whatever the size, and still come first in so_key order.  Closing empties
+ * the queue and links the heads left, which all come after the last
+ * record, at the end of the list.
  */
 #include "index.h"
 
@@ -48,6 +82,22 @@
 #define INDEX_BATCH_GROUP 32
 /* List sections walked at once by tdb_index_destroy(). */
 #define INDEX_DESTROY_WINDOW 16
+/* Heads a bulk load queues before it links them (see above). */
+#define INDEX_LOAD_BATCH 64
+/* Heads prefetched ahead when a load links the last ones at the end. */
+#define INDEX_LOAD_AHEAD 16
+
+/* An open bulk load: see above. */
+struct tdb_index_load {
+	struct tdb_rec *tail;	/* the last record, or bucket 0's head */
+	u64 next_so;		/* so_key of the first head not queued yet */
+	struct tdb_rec *last_pred, *last_head;	/* the last head linked */
+	u32 n;			/* heads queued */
+	struct {
+		struct tdb_rec *pred;	/* the last record before the head */
+		u32 so_key;
+	} q[INDEX_LOAD_BATCH];
+};
 
 /* Reverses the bits of @x: hash order to split order and back. */
 static __always_inline u32 index_bitrev32(u32 x)
@@ -142,18 +192,7 @@ static __always_inline int index_cmp(const struct tdb_rec *r, u32 so_key,
 /* Makes @ix an empty index of one bucket with a fresh hash key. */
 int tdb_index_init(struct tdb_index *ix)
 {
-	struct tdb_rec *h;
-
-	memset(ix, 0, sizeof(*ix));
-	h = port_zalloc(sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	/* Nobody sees the index yet: bucket 0 needs no ordering. */
-	h->len = INDEX_HEAD_READY;
-	ix->seg[0] = h;
-	ix->bytes = sizeof(*h);
-	port_hash_key_init(&ix->hash_key);
-	return 0;
+	return tdb_index_init_keyed(ix, NULL, 0);
 }
 
 /*
@@ -229,6 +268,10 @@ void tdb_index_destroy(struct tdb_index *ix,
 	}
 	ix->bytes = 0;
 	ix->count = 0;
+	if (ix->load) {
+		port_free(ix->load, sizeof(*ix->load));
+		ix->load = NULL;
+	}
 }
 
 /* Fills @k; the so_key has its lowest bit set, as every record's does. */
@@ -419,8 +462,13 @@ static struct tdb_rec *index_head_get(struct tdb_index *ix, u32 b)
 /* The writer's lookup: see index.h.  Links heads on the way if needed. */
 struct tdb_rec **tdb_index_slot(struct tdb_index *ix, const struct tdb_key *k)
 {
-	u32 b = index_bucket(k->so_key, (1U << ix->size_log) - 1);
-	struct tdb_rec **prev = &index_head_get(ix, b)->next;
+	struct tdb_rec **prev;
+	u32 b;
+
+	if (unlikely(ix->load))
+		tdb_index_append_end(ix);
+	b = index_bucket(k->so_key, (1U << ix->size_log) - 1);
+	prev = &index_head_get(ix, b)->next;
 
 	while (*prev && index_cmp(*prev, k->so_key, k->data, k->len) < 0)
 		prev = &(*prev)->next;
@@ -512,4 +560,167 @@ struct tdb_rec *tdb_index_remove(struct tdb_index *ix, struct tdb_rec **slot)
 	WRITE_ONCE(*slot, old->next);
 	WRITE_ONCE(ix->count, ix->count - 1);
 	return old;
+}
+
+/* Whether @key is a key: all zero stands for none. */
+static bool index_key_given(const struct port_hash_key *key)
+{
+	return key && (key->k[0] | key->k[1]);
+}
+
+/* See index.h.  Only bucket 0 is live; it is the tail of an empty list. */
+int tdb_index_init_keyed(struct tdb_index *ix, const struct port_hash_key *key,
+			 u64 records)
+{
+	struct tdb_index_load *ld;
+	struct tdb_rec *h;
+	u32 log;
+
+	memset(ix, 0, sizeof(*ix));
+	h = port_zalloc(sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	/* Nobody sees the index yet: bucket 0 needs no ordering. */
+	h->len = INDEX_HEAD_READY;
+	ix->seg[0] = h;
+	ix->bytes = sizeof(*h);
+	/* The size that inserting @records would have grown it to. */
+	while (ix->size_log < INDEX_MAX_LOG &&
+	       (2ULL << ix->size_log) < records) {
+		log = ix->size_log;
+		index_grow(ix);
+		if (ix->size_log == log)
+			break;
+	}
+	if (!index_key_given(key)) {
+		port_hash_key_init(&ix->hash_key);
+		return 0;
+	}
+	ix->hash_key = *key;
+	/* Without memory for the queue, the records are inserted instead. */
+	ld = port_alloc(sizeof(*ld));
+	if (ld) {
+		ld->tail = h;
+		ld->next_so = 1ULL << (32 - ix->size_log);
+		ld->last_pred = NULL;
+		ld->last_head = NULL;
+		ld->n = 0;
+		ix->load = ld;
+	}
+	return 0;
+}
+
+/*
+ * Writer, bulk load: links the queued heads, in so_key order, each after
+ * the record it was queued with, or after the last head linked when that
+ * head was queued with the same record (heads between two records are
+ * queued together, in order).  All of them are prefetched first, so that
+ * their misses overlap.
+ */
+static void index_load_flush(struct tdb_index *ix, struct tdb_index_load *ld)
+{
+	struct tdb_rec *prev, *h;
+	u32 i, so;
+
+	for (i = 0; i < ld->n; i++)
+		prefetchw(index_head(ix, index_bitrev32(ld->q[i].so_key)));
+	for (i = 0; i < ld->n; i++) {
+		so = ld->q[i].so_key;
+		h = index_head(ix, index_bitrev32(so));
+		prev = ld->q[i].pred;
+		if (prev == ld->last_pred)
+			prev = ld->last_head;
+		h->so_key = so;
+		h->next = prev->next;
+		rcu_assign_pointer(prev->next, h);
+		smp_store_release(&h->len, INDEX_HEAD_READY);
+		ld->last_pred = ld->q[i].pred;
+		ld->last_head = h;
+	}
+	ld->n = 0;
+}
+
+/*
+ * Writer, bulk load: grows by one segment.  The heads queued stay valid
+ * (a head is known by its so_key, whatever the size).  The new heads
+ * below the tail stay unlinked (lazy); the load goes on from the first
+ * head of the new size above the tail, which is a record (odd so_key) or
+ * bucket 0's head (so_key 0): either way no head of the new size sits on
+ * it.
+ */
+static void index_load_grow(struct tdb_index *ix, struct tdb_index_load *ld)
+{
+	u32 log = ix->size_log;
+	u64 step;
+
+	index_grow(ix);
+	if (ix->size_log == log)
+		return;
+	step = 1ULL << (32 - ix->size_log);
+	ld->next_so = ((u64)ld->tail->so_key & ~(step - 1)) + step;
+}
+
+/* See index.h.  The writer's, under its lock. */
+bool tdb_index_append(struct tdb_index *ix, struct tdb_rec *rec)
+{
+	struct tdb_index_load *ld = ix->load;
+	struct tdb_rec *prev;
+	u64 step;
+
+	if (!ld)
+		return false;
+	prev = ld->tail;
+	/* Heads (the tail of an empty list) come before every record. */
+	if (unlikely(index_cmp(prev, rec->so_key, rec->data,
+			       tdb_rec_klen(rec)) >= 0)) {
+		tdb_index_append_end(ix);
+		return false;
+	}
+	rec->next = NULL;
+	rcu_assign_pointer(prev->next, rec);
+	ld->tail = rec;
+	/* The heads between the two records, for the next flush. */
+	step = 1ULL << (32 - ix->size_log);
+	for (; ld->next_so < rec->so_key; ld->next_so += step) {
+		ld->q[ld->n].pred = prev;
+		ld->q[ld->n].so_key = (u32)ld->next_so;
+		if (++ld->n == INDEX_LOAD_BATCH)
+			index_load_flush(ix, ld);
+	}
+	WRITE_ONCE(ix->count, ix->count + 1);
+	if (ix->count > (2ULL << ix->size_log) && ix->size_log < INDEX_MAX_LOG)
+		index_load_grow(ix, ld);
+	return true;
+}
+
+/*
+ * See index.h.  After the queue, the heads not queued yet all come after
+ * the last record: they are linked at the end of the list in one pass,
+ * each prefetched INDEX_LOAD_AHEAD heads before its turn.
+ */
+void tdb_index_append_end(struct tdb_index *ix)
+{
+	struct tdb_index_load *ld = ix->load;
+	u32 shift = 32 - ix->size_log;
+	struct tdb_rec *tail, *h;
+	u64 so, ahead;
+
+	if (!ld)
+		return;
+	index_load_flush(ix, ld);
+	tail = ld->tail;
+	so = ld->next_so;
+	ahead = so + ((u64)INDEX_LOAD_AHEAD << shift);
+	for (; so < (1ULL << 32); so += 1ULL << shift, ahead += 1ULL << shift) {
+		if (ahead < (1ULL << 32))
+			prefetchw(index_head(ix, index_bitrev32((u32)ahead)));
+		h = index_head(ix, index_bitrev32((u32)so));
+		h->so_key = (u32)so;
+		h->next = NULL;
+		rcu_assign_pointer(tail->next, h);
+		smp_store_release(&h->len, INDEX_HEAD_READY);
+		tail = h;
+	}
+	ix->load = NULL;
+	port_free(ld, sizeof(*ld));
 }

@@ -24,6 +24,9 @@
  *  - The index grows when records outnumber buckets two to one; it never
  *    shrinks (a table that was once large keeps its heads: 16 bytes per
  *    bucket).
+ *  - Records that arrive in index order (a checkpoint's, loaded into an
+ *    index that hashes with the key of the one saved) can be appended at
+ *    the end of the list without a walk: see "Bulk loading" below.
  *
  * Readers call the lookup and scan functions inside rcu_read_lock().  A
  * writer holds its table's write lock; it links a record by storing its
@@ -85,16 +88,72 @@ struct tdb_key {
 
 #define TDB_INDEX_SEGS 32
 
+struct tdb_index_load;
+
 struct tdb_index {
 	struct tdb_rec *seg[TDB_INDEX_SEGS];	/* bucket heads, see above */
 	u32 size_log;		/* 1 << size_log buckets; READ_ONCE */
 	u64 count;		/* records; written by the writer only */
 	size_t bytes;		/* bytes of segments */
-	struct port_hash_key hash_key;	/* random per index */
+	struct port_hash_key hash_key;	/* random per index, or handed over */
+	struct tdb_index_load *load;	/* bulk load (below); writer only */
 };
 
 /* Prepares an empty index with a fresh random hash key.  0 or -ENOMEM. */
 int tdb_index_init(struct tdb_index *ix);
+
+/*
+ * Bulk loading.  A checkpoint lists a table's records in index order (it
+ * scans them), and an index that hashes with the same key puts them back
+ * in the same order.  Each record then belongs at the end of the list,
+ * after the bucket heads whose so_keys are below its own, and goes there
+ * without a walk: tdb_index_append() links the record after the last one
+ * at once, and the heads due before it a little later, in batches (see
+ * index.c for why).  Until then those heads are not live, as heads may
+ * be; they are linked in split order, which puts each parent before its
+ * children, and each is made live as the writer makes any head live
+ * (fields, link, then the mark: see index.c), so every rule above holds
+ * at every step.
+ *
+ * tdb_index_init_keyed() opens a load on an empty index.  The load stays
+ * open while records come strictly after the last one.  The first that
+ * does not (out of order, or a key met twice) closes it: append returns
+ * false and the caller links that record, and all later ones, with
+ * tdb_index_slot() and tdb_index_insert() or tdb_index_replace().
+ * Closing links the heads still due and then every head not linked yet
+ * at the end of the list, where they belong, as no record lies beyond it:
+ * one pass over the heads.  tdb_index_slot() closes an open load before
+ * anything else, so that the writer's other calls never meet one.  The
+ * loader closes it with tdb_index_append_end() after the last record; a
+ * load left open is only untidy (the few dozen heads still queued and
+ * those after the last record stay to be linked lazily, and a 1 KiB
+ * queue stays allocated until the index is destroyed).
+ *
+ * Growing works as for inserts: a load that outgrows the size it was
+ * given adds a segment when records pass two per bucket; the new heads
+ * before the end of the list are left to lazy linking, those after it
+ * are linked as records pass them.
+ *
+ * Readers.  A load runs before its table serves anyone (recovery), so no
+ * reader needs to look records up during one.  Nothing relies on that
+ * for safety (every node is published as an insert publishes it, and a
+ * reader meets a head not linked yet as it meets any), but no test covers
+ * readers during a load.
+ */
+
+/*
+ * Prepares an empty index that hashes with @key, and opens a bulk load
+ * on it.  @key NULL or all zero means none: a fresh random key and no
+ * load, as tdb_index_init().  The index starts with the buckets that
+ * @records records would have grown it to (fewer when memory is short):
+ * each bucket costs 16 bytes at once, so @records must be bounded by the
+ * caller (by the size of the checkpoint that claims it).  0 or -ENOMEM.
+ *
+ * Why a key is handed over, and what that costs: see
+ * tdb_table_create_keyed() in table.h.
+ */
+int tdb_index_init_keyed(struct tdb_index *ix, const struct port_hash_key *key,
+			 u64 records);
 
 /*
  * Calls @free_rec on every record, then frees the segments.  @free_rec may
@@ -145,7 +204,8 @@ struct tdb_rec *tdb_index_next(const struct tdb_rec *r);
 /*
  * The link that points at the record holding @k, or at the record before
  * which @k belongs when there is none (check with tdb_rec_matches(*slot,
- * k)).  May link bucket heads; valid until the next writer call.
+ * k)).  May link bucket heads; valid until the next writer call.  Closes
+ * an open bulk load first.
  */
 struct tdb_rec **tdb_index_slot(struct tdb_index *ix, const struct tdb_key *k);
 
@@ -168,5 +228,18 @@ static inline u64 tdb_index_count(const struct tdb_index *ix)
 {
 	return READ_ONCE(ix->count);
 }
+
+/*
+ * Bulk loading (above).  Links @rec (so_key, len and data filled in, the
+ * so_key from tdb_index_key() on this index) at the end of the list and
+ * returns true, when a load is open and @rec comes strictly after the
+ * last record.  Otherwise returns false without touching @rec, the load
+ * being closed, and the caller inserts @rec as usual.  Grows the index
+ * when it is due, as tdb_index_insert() does; cannot fail.
+ */
+bool tdb_index_append(struct tdb_index *ix, struct tdb_rec *rec);
+
+/* Closes an open bulk load (above); nothing when none is open. */
+void tdb_index_append_end(struct tdb_index *ix);
 
 #endif /* TDB_CORE_INDEX_H */

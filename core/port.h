@@ -10,6 +10,7 @@
  *                 NULL
  *   errors        EINVAL ENOENT EEXIST ENOSPC ENOMEM E2BIG ... (kernel values)
  *   compiler      likely() unlikely() container_of() ARRAY_SIZE() prefetch()
+ *                 prefetchw() (for a line about to be written)
  *                 __always_inline __maybe_unused noinline
  *   memory        memcpy() memcmp() memset() memmove() strlen() strcmp()
  *   ordering      READ_ONCE() WRITE_ONCE() smp_load_acquire()
@@ -42,7 +43,8 @@
  *                 user space, where the thread may migrate); port_nr_cpus()
  *   hashing       struct port_hash_key, port_hash_key_init(), port_hash():
  *                 a keyed 32-bit hash for hash tables (SipHash-1-3, the
- *                 kernel's hsiphash on 64-bit)
+ *                 kernel's hsiphash on 64-bit).  The key is u64 k[2] in
+ *                 every port: checkpoints store it (see table.h)
  *   random        port_random_bytes(buf, len)
  *   time          port_time_ns(): monotonic nanoseconds
  *   logging       port_log(level, fmt, ...) with PORT_LOG_ERR/WARN/INFO/DEBUG

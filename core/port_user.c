@@ -119,9 +119,34 @@ void port_pages_free(void *p, unsigned int order)
 	pthread_mutex_unlock(&port_pages.lock);
 }
 
+/*
+ * Large arrays.  The biggest are the index's bucket heads (128 MiB for ten
+ * million records), touched one line per head in no useful order, so that
+ * a TLB miss would cost as much as the cache miss itself.  So from
+ * PORT_ZALLOC_HUGE up the 2 MiB-aligned part of the block is marked for
+ * transparent huge pages before anything touches it: glibc maps blocks
+ * this large afresh and does not write them (the kernel's pages come
+ * zeroed), so nothing has been faulted in with small pages yet.  A block
+ * recycled from the heap instead is cleared by calloc() first and only
+ * gets huge pages later, from khugepaged.  The advice is only that: its
+ * failure (no THP in the kernel) changes nothing.
+ */
+#define PORT_ZALLOC_HUGE (4UL << 20)
+#define PORT_HUGE_PAGE (2UL << 20)
+
 void *port_zalloc(size_t size)
 {
-	return calloc(1, size);
+	void *p = calloc(1, size);
+	uintptr_t start, end;
+
+	if (p && size >= PORT_ZALLOC_HUGE) {
+		start = ((uintptr_t)p + PORT_HUGE_PAGE - 1) &
+			~(uintptr_t)(PORT_HUGE_PAGE - 1);
+		end = ((uintptr_t)p + size) & ~(uintptr_t)(PORT_HUGE_PAGE - 1);
+		if (end > start)
+			madvise((void *)start, end - start, MADV_HUGEPAGE);
+	}
+	return p;
 }
 
 void *port_alloc(size_t size)

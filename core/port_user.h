@@ -52,6 +52,7 @@ typedef int64_t s64;
 #endif
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define prefetch(p) __builtin_prefetch(p)
+#define prefetchw(p) __builtin_prefetch(p, 1)
 
 #ifndef PAGE_SHIFT
 #define PAGE_SHIFT 12

@@ -24,6 +24,9 @@
  *    so the log's order is the order in which changes became visible, and
  *    a change the log refuses is never made.  The record is copied into
  *    the log's memory under that lock: a memcpy, no I/O.
+ *  - A checkpoint load (tdb_table_load) appends to the index while the
+ *    records come in its order; the index, not the table, keeps the state
+ *    of the load and ends it at the first write of any other kind.
  */
 #include "table.h"
 #include "pool.h"
@@ -248,6 +251,13 @@ static int tdb_uid_may_create(const struct tdb_db *db,
 int tdb_table_create(struct tdb_db *db, const char *name,
 		     const struct tdb_table_opts *opts)
 {
+	return tdb_table_create_keyed(db, name, opts, NULL, 0);
+}
+
+int tdb_table_create_keyed(struct tdb_db *db, const char *name,
+			   const struct tdb_table_opts *opts,
+			   const struct port_hash_key *key, u64 records)
+{
 	size_t nlen = tdb_name_len(name);
 	struct tdb_table *t;
 	int err;
@@ -263,7 +273,7 @@ int tdb_table_create(struct tdb_db *db, const char *name,
 		t->opts = *opts;
 	port_atomic_set(&t->refs, 1);
 	port_mutex_init(&t->wlock);
-	err = tdb_index_init(&t->index);
+	err = tdb_index_init_keyed(&t->index, key, records);
 	if (err)
 		goto free_table;
 	t->heap = tdb_heap_create();
@@ -420,6 +430,12 @@ void tdb_table_opts(const struct tdb_table *t, struct tdb_table_opts *opts)
 	*opts = t->opts;
 }
 
+void tdb_table_hash_key(const struct tdb_table *t, struct port_hash_key *key)
+{
+	/* Set at creation, never changed. */
+	*key = t->index.hash_key;
+}
+
 void tdb_table_stats(const struct tdb_table *t, struct tdb_table_stats *st)
 {
 	st->records = tdb_index_count(&t->index);
@@ -496,6 +512,43 @@ static bool tdb_quota_allows(const struct tdb_table *t, s64 delta)
 	return t->rec_bytes + READ_ONCE(t->index.bytes) + (u64)delta <= quota;
 }
 
+/* Checks the key and value of a put: 0, -EINVAL or -E2BIG. */
+static int tdb_rec_check(const void *key, u32 klen, const void *val, u32 vlen)
+{
+	int err = tdb_key_check(key, klen);
+
+	if (err)
+		return err;
+	if (vlen > TDB_VAL_MAX)
+		return -E2BIG;
+	if (vlen && !val)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Builds the record of a put from @t's heap, outside the lock (writers
+ * wait only for links), and fills @k for it.  NULL without memory.
+ */
+static struct tdb_rec *tdb_rec_make(struct tdb_table *t, struct tdb_key *k,
+				    const void *key, u32 klen, const void *val,
+				    u32 vlen)
+{
+	struct tdb_rec *r = tdb_heap_alloc(t->heap, tdb_rec_size(klen, vlen));
+
+	if (!r)
+		return NULL;
+	tdb_index_key(&t->index, k, key, klen);
+	r->next = NULL;
+	r->so_key = k->so_key;
+	r->len = klen | vlen << TDB_REC_KLEN_BITS;
+	memcpy(r->data, key, klen);
+	if (vlen)
+		memcpy(r->data + klen, val, vlen);
+	k->data = r->data;	/* the copy, in case @key lives in @val */
+	return r;
+}
+
 int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 		  const void *val, u32 vlen, unsigned int flags)
 {
@@ -505,29 +558,16 @@ int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 	s64 delta;
 	int err;
 
-	err = tdb_key_check(key, klen);
+	err = tdb_rec_check(key, klen, val, vlen);
 	if (err)
 		return err;
-	if (vlen > TDB_VAL_MAX)
-		return -E2BIG;
-	if (vlen && !val)
-		return -EINVAL;
 	if ((flags & ~(TDB_PUT_CREATE | TDB_PUT_REPLACE | TDB_PUT_RECOVER)) ||
 	    (flags & TDB_PUT_CREATE && flags & TDB_PUT_REPLACE))
 		return -EINVAL;
 
-	/* Build the record outside the lock: writers wait only for links. */
-	r = tdb_heap_alloc(t->heap, size);
+	r = tdb_rec_make(t, &k, key, klen, val, vlen);
 	if (!r)
 		return -ENOMEM;
-	tdb_index_key(&t->index, &k, key, klen);
-	r->next = NULL;
-	r->so_key = k.so_key;
-	r->len = klen | vlen << TDB_REC_KLEN_BITS;
-	memcpy(r->data, key, klen);
-	if (vlen)
-		memcpy(r->data + klen, val, vlen);
-	k.data = r->data;	/* the copy, in case @key lives in @val */
 
 	port_mutex_lock(&t->wlock);
 	if (t->dead) {
@@ -573,6 +613,56 @@ unlock:
 	port_mutex_unlock(&t->wlock);
 	tdb_heap_free(t->heap, r, size);
 	return err;
+}
+
+/*
+ * The put of TDB_PUT_RECOVER, with an append to the index in place of the
+ * walk while the index takes one (see tdb_index_append()).
+ */
+int tdb_table_load(struct tdb_table *t, const void *key, u32 klen,
+		   const void *val, u32 vlen)
+{
+	size_t size = tdb_rec_size(klen, vlen);
+	struct tdb_rec *r, **slot, *old;
+	struct tdb_key k;
+	s64 delta;
+	int err;
+
+	err = tdb_rec_check(key, klen, val, vlen);
+	if (err)
+		return err;
+	r = tdb_rec_make(t, &k, key, klen, val, vlen);
+	if (!r)
+		return -ENOMEM;
+
+	port_mutex_lock(&t->wlock);
+	if (t->dead) {
+		port_mutex_unlock(&t->wlock);
+		tdb_heap_free(t->heap, r, size);
+		return -ENOENT;
+	}
+	delta = (s64)tdb_heap_usable(size);
+	if (!tdb_index_append(&t->index, r)) {
+		slot = tdb_index_slot(&t->index, &k);
+		old = tdb_rec_matches(*slot, &k) ? *slot : NULL;
+		if (old) {
+			delta -= (s64)tdb_rec_usable(old);
+			tdb_index_replace(slot, r);
+			tdb_retire(t, old);
+		} else {
+			tdb_index_insert(&t->index, slot, r);
+		}
+	}
+	WRITE_ONCE(t->rec_bytes, t->rec_bytes + delta);
+	port_mutex_unlock(&t->wlock);
+	return 0;
+}
+
+void tdb_table_load_end(struct tdb_table *t)
+{
+	port_mutex_lock(&t->wlock);
+	tdb_index_append_end(&t->index);
+	port_mutex_unlock(&t->wlock);
 }
 
 int tdb_table_delete(struct tdb_table *t, const void *key, u32 klen)

@@ -4,45 +4,12 @@
  * wal.h; this file explains how the code keeps them.
  */
 #include "wal.h"
+#include "le.h"
 
 /* Appended records go to chunks of this size (or one record's size). */
 #define WAL_CHUNK_SIZE (1U << 20)
 /* The replay window: it must hold the largest record whole. */
 #define WAL_READ_WINDOW (4U << 20)
-
-/* Little-endian access, independent of the host's byte order. */
-static inline void put_le16(u8 *p, u16 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-}
-
-static inline void put_le32(u8 *p, u32 v)
-{
-	put_le16(p, (u16)v);
-	put_le16(p + 2, (u16)(v >> 16));
-}
-
-static inline void put_le64(u8 *p, u64 v)
-{
-	put_le32(p, (u32)v);
-	put_le32(p + 4, (u32)(v >> 32));
-}
-
-static inline u16 get_le16(const u8 *p)
-{
-	return (u16)(p[0] | (p[1] << 8));
-}
-
-static inline u32 get_le32(const u8 *p)
-{
-	return (u32)get_le16(p) | ((u32)get_le16(p + 2) << 16);
-}
-
-static inline u64 get_le64(const u8 *p)
-{
-	return (u64)get_le32(p) | ((u64)get_le32(p + 4) << 32);
-}
 
 static inline u32 wal_crc(u32 crc, const void *p, size_t len)
 {

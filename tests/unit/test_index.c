@@ -2,7 +2,8 @@
 /*
  * test_index.c - unit tests of core/index.c: the split-ordered list, its
  * growth, batched lookups, scans and cursors, alone and with a writer
- * running against readers.
+ * running against readers; bulk loads in order, out of order and past
+ * their size.
  *
  * Records are malloc'd here (the engine uses pools); each carries a
  * struct rcu_head in front of it so that a removed record can go through
@@ -997,6 +998,364 @@ static void test_destroy(void **state)
 	assert_int_equal(ix.bytes, 0);
 }
 
+/*
+ * Bulk loading.  The checks look at the list itself: index.h's rules
+ * must hold at every step of a load, not only after it.
+ */
+
+static u32 bitrev32(u32 x)
+{
+	u32 r = 0;
+	int i;
+
+	for (i = 0; i < 32; i++, x >>= 1)
+		r = r << 1 | (x & 1);
+	return r;
+}
+
+/* Bucket @b's head, computed as index.c lays the segments out. */
+static struct tdb_rec *head_of(const struct tdb_index *ix, u32 b)
+{
+	unsigned int i = b ? 32 - __builtin_clz(b) : 0;
+
+	return ix->seg[i] + (i ? b ^ (1U << (i - 1)) : 0);
+}
+
+/*
+ * Walks the whole list from bucket 0: nodes strictly ascending in index
+ * order, each head on it live and in its bucket's place, @records
+ * records, and every live head met on the way.  With @all_live, every
+ * bucket's head must be live too.
+ */
+static void check_list(const struct tdb_index *ix, u64 records, bool all_live)
+{
+	u32 nb = 1U << ix->size_log, b, live = 0, heads = 0;
+	const struct tdb_rec *r, *prev = NULL;
+	u64 n = 0;
+
+	for (b = 0; b < nb; b++)
+		live += head_of(ix, b)->len != 0;
+	for (r = ix->seg[0]; r; prev = r, r = r->next) {
+		if (prev && rec_cmp(prev, r) >= 0)
+			fail_msg("list out of order after %llu records",
+				 (unsigned long long)n);
+		if (r->so_key & 1) {
+			n++;
+			continue;
+		}
+		/* A head: the head of bucket bit-reverse(so_key), live. */
+		b = bitrev32(r->so_key);
+		assert_true(b < nb);
+		assert_ptr_equal(r, head_of(ix, b));
+		assert_int_not_equal(r->len, 0);
+		assert_int_equal(tdb_rec_klen(r), 0);
+		heads++;
+	}
+	assert_int_equal(n, records);
+	assert_int_equal(heads, live);
+	if (all_live)
+		assert_int_equal(live, nb);
+}
+
+/* A copy of @r (another allocation), for another index. */
+static struct tdb_rec *rec_copy(const struct tdb_rec *r)
+{
+	return rec_alloc(tdb_rec_key(r), tdb_rec_klen(r), tdb_rec_val(r),
+			 tdb_rec_vlen(r), r->so_key);
+}
+
+/* What @ix holds for the key of @r (another index's record), or NULL. */
+static struct tdb_rec *lookup_key_of(struct tdb_index *ix,
+				     const struct tdb_rec *r)
+{
+	struct tdb_key k = { tdb_rec_key(r), tdb_rec_klen(r), r->so_key };
+
+	return tdb_index_lookup(ix, &k);
+}
+
+/* Links @r the writer's usual way: replaces a record of its key. */
+static void insert_rec(struct tdb_index *ix, struct tdb_rec *r)
+{
+	struct tdb_key k = { r->data, tdb_rec_klen(r), r->so_key };
+	struct tdb_rec **slot = tdb_index_slot(ix, &k);
+
+	if (tdb_rec_matches(*slot, &k))
+		rec_free(tdb_index_replace(slot, r));
+	else
+		tdb_index_insert(ix, slot, r);
+}
+
+/* An index of keys [0, @n) built by inserts, and its records in order. */
+static struct tdb_rec **ordered_source(struct tdb_index *src, u64 n)
+{
+	struct tdb_rec **v;
+	u64 i, got;
+
+	assert_int_equal(tdb_index_init(src), 0);
+	for (i = 0; i < n; i++)
+		put(src, i, 0);
+	rcu_read_lock();
+	v = scan_all(src, &got);
+	rcu_read_unlock();
+	assert_int_equal(got, n);
+	return v;
+}
+
+/* Every key of [0, @n) found, singly and in batches; some misses. */
+static void check_all_found(struct tdb_index *ix, u64 n)
+{
+	u8 kb[KLEN];
+	struct tdb_key k;
+	u64 i;
+
+	rcu_read_lock();
+	for (i = 0; i < n + n / 8; i++) {
+		key_of(i, kb);
+		tdb_index_key(ix, &k, kb, KLEN);
+		if (i < n ? !rec_is(tdb_index_lookup(ix, &k), i) :
+			    tdb_index_lookup(ix, &k) != NULL)
+			fail_msg("key %llu wrong", (unsigned long long)i);
+	}
+	rcu_read_unlock();
+	check_batch(ix, 0, (unsigned int)n, n);
+}
+
+/*
+ * Records appended in the order of an index with the same key: every
+ * append is taken, the index has the size inserts would have grown it
+ * to, lookups work during the load, and the result is the same list.
+ */
+static void test_load_in_order(void **state)
+{
+	const u64 n = 100000 / SCALE_DOWN;
+	struct tdb_index src, ix;
+	struct tdb_rec **v, *r;
+	struct tdb_key k;
+	long calls[2] = { 0, 0 };
+	u64 i, got;
+
+	v = ordered_source(&src, n);
+	assert_int_equal(tdb_index_init_keyed(&ix, &src.hash_key, n), 0);
+	assert_memory_equal(&ix.hash_key, &src.hash_key, sizeof(ix.hash_key));
+	assert_int_equal(ix.size_log, src.size_log);
+	assert_int_equal(tdb_index_count(&ix), 0);
+	check_bytes(&ix);
+	check_list(&ix, 0, false);
+
+	for (i = 0; i < n; i++) {
+		/* The same key hashes the same: the order is the same. */
+		tdb_index_key(&ix, &k, tdb_rec_key(v[i]), KLEN);
+		assert_int_equal(k.so_key, v[i]->so_key);
+		if (!tdb_index_append(&ix, rec_copy(v[i])))
+			fail_msg("append %llu refused", (unsigned long long)i);
+		assert_int_equal(tdb_index_count(&ix), i + 1);
+		if (i % (n / 7) == 0 || i == n - 1) {
+			/* Mid-load: the list is whole, lookups work. */
+			check_list(&ix, i + 1, false);
+			rcu_read_lock();
+			r = tdb_index_lookup(&ix, &k);
+			assert_true(tdb_rec_matches(r, &k));
+			r = lookup_key_of(&ix, v[i / 2]);
+			assert_non_null(r);
+			assert_memory_equal(tdb_rec_key(r),
+					    tdb_rec_key(v[i / 2]), KLEN);
+			if (i + 1 < n)
+				assert_null(lookup_key_of(&ix, v[i + 1]));
+			rcu_read_unlock();
+		}
+	}
+	assert_int_equal(ix.size_log, src.size_log);
+	tdb_index_append_end(&ix);
+	assert_null(ix.load);
+	tdb_index_append_end(&ix); /* closing twice does nothing */
+	check_list(&ix, n, true);
+	check_bytes(&ix);
+	check_all_found(&ix, n);
+
+	/* The same order as the source's. */
+	free(v);
+	rcu_read_lock();
+	v = scan_all(&ix, &got);
+	{
+		struct tdb_rec **w = scan_all(&src, &got);
+
+		assert_int_equal(got, n);
+		for (i = 0; i < n; i++)
+			assert_memory_equal(tdb_rec_key(v[i]),
+					    tdb_rec_key(w[i]), KLEN);
+		free(w);
+	}
+	rcu_read_unlock();
+
+	/* An ordinary index from then on: inserts, growth, deletes. */
+	r = rec_copy(v[n - 1]);
+	assert_false(tdb_index_append(&ix, r));
+	rec_free(r);
+	for (i = n; i < 3 * n; i++)
+		put(&ix, i, 0);
+	assert_true(ix.size_log > src.size_log);
+	check_list(&ix, 3 * n, false);
+	check_all_found(&ix, 3 * n);
+	free(v);
+
+	tdb_index_destroy(&ix, free_cb, calls);
+	assert_int_equal(calls[0], 3 * n);
+	assert_int_equal(calls[1], 0);
+	tdb_index_destroy(&src, free_cb, NULL);
+}
+
+/*
+ * The first record out of order, a key met twice, or any other write
+ * closes the load; the refused record and those after it go in the usual
+ * way, and nothing is lost.  No key, or a zero key: no load at all.
+ */
+static void test_load_fallback(void **state)
+{
+	const u64 n = 20000 / SCALE_DOWN, half = n / 2;
+	struct tdb_index src, ix;
+	struct port_hash_key zero = { { 0, 0 } };
+	struct tdb_rec **v, *r, *dup;
+	long calls[2] = { 0, 0 };
+	u64 i, want;
+
+	v = ordered_source(&src, n);
+
+	/* Out of order: v[half + 1] before v[half]. */
+	assert_int_equal(tdb_index_init_keyed(&ix, &src.hash_key, n), 0);
+	for (i = 0; i < half; i++)
+		assert_true(tdb_index_append(&ix, rec_copy(v[i])));
+	assert_true(tdb_index_append(&ix, rec_copy(v[half + 1])));
+	r = rec_copy(v[half]);
+	assert_false(tdb_index_append(&ix, r));
+	assert_null(ix.load);
+	/* Closed: every head live, the list whole, @r still the caller's. */
+	check_list(&ix, half + 1, true);
+	insert_rec(&ix, r);
+	for (i = half + 2; i < n; i++) {
+		r = rec_copy(v[i]);
+		assert_false(tdb_index_append(&ix, r));
+		insert_rec(&ix, r);
+	}
+	check_list(&ix, n, false);
+	check_all_found(&ix, n);
+	tdb_index_destroy(&ix, free_cb, calls);
+	assert_int_equal(calls[0], n);
+
+	/* A key twice: the second copy replaces the first. */
+	assert_int_equal(tdb_index_init_keyed(&ix, &src.hash_key, n), 0);
+	for (i = 0; i < 10; i++)
+		assert_true(tdb_index_append(&ix, rec_copy(v[i])));
+	want = val_of(0, 5);
+	dup = rec_alloc(tdb_rec_key(v[9]), KLEN, &want, sizeof(want),
+			v[9]->so_key);
+	assert_false(tdb_index_append(&ix, dup));
+	insert_rec(&ix, dup);
+	check_list(&ix, 10, true);
+	rcu_read_lock();
+	assert_ptr_equal(lookup_key_of(&ix, v[9]), dup);
+	rcu_read_unlock();
+	tdb_index_destroy(&ix, free_cb, NULL);
+
+	/* Any write closes it: tdb_index_slot() first. */
+	assert_int_equal(tdb_index_init_keyed(&ix, &src.hash_key, n), 0);
+	for (i = 0; i < 100; i++)
+		assert_true(tdb_index_append(&ix, rec_copy(v[i])));
+	put(&ix, n + 1, 0);
+	assert_null(ix.load);
+	r = rec_copy(v[100]);
+	assert_false(tdb_index_append(&ix, r));
+	insert_rec(&ix, r);
+	check_list(&ix, 102, true);
+	tdb_index_destroy(&ix, free_cb, NULL);
+
+	/* Destroyed while open: the queue goes with it (ASan checks). */
+	assert_int_equal(tdb_index_init_keyed(&ix, &src.hash_key, n), 0);
+	for (i = 0; i < 1000; i++)
+		assert_true(tdb_index_append(&ix, rec_copy(v[i])));
+	assert_non_null(ix.load);
+	calls[0] = 0;
+	tdb_index_destroy(&ix, free_cb, calls);
+	assert_int_equal(calls[0], 1000);
+
+	/* No key, or the zero key: a fresh key, presized, no load. */
+	assert_int_equal(tdb_index_init_keyed(&ix, NULL, n), 0);
+	assert_null(ix.load);
+	assert_int_equal(ix.size_log, src.size_log);
+	r = rec_copy(v[0]);
+	assert_false(tdb_index_append(&ix, r));
+	rec_free(r);
+	tdb_index_destroy(&ix, free_cb, NULL);
+	assert_int_equal(tdb_index_init_keyed(&ix, &zero, 0), 0);
+	assert_null(ix.load);
+	assert_int_equal(ix.size_log, 0);
+	assert_memory_not_equal(&ix.hash_key, &zero, sizeof(zero));
+	assert_memory_not_equal(&ix.hash_key, &src.hash_key, sizeof(zero));
+	tdb_index_destroy(&ix, free_cb, NULL);
+
+	free(v);
+	tdb_index_destroy(&src, free_cb, NULL);
+}
+
+/*
+ * A load that outgrows its size grows as inserts would, heads of the new
+ * segments below the end left to lazy linking; an empty load links every
+ * head; and a load into an index sized for far more works as well.
+ */
+static void test_load_growth(void **state)
+{
+	const u64 n = 100000 / SCALE_DOWN;
+	struct tdb_index src, ix;
+	struct tdb_rec **v;
+	long calls[2] = { 0, 0 };
+	u32 last_log;
+	u64 i;
+
+	v = ordered_source(&src, n);
+
+	assert_int_equal(tdb_index_init_keyed(&ix, &src.hash_key, 0), 0);
+	last_log = ix.size_log;
+	assert_int_equal(last_log, 0);
+	for (i = 0; i < n; i++) {
+		assert_true(tdb_index_append(&ix, rec_copy(v[i])));
+		assert_true(tdb_index_count(&ix) <= (2ULL << ix.size_log));
+		if (ix.size_log != last_log) {
+			assert_int_equal(ix.size_log, last_log + 1);
+			last_log = ix.size_log;
+			check_list(&ix, i + 1, false);
+		}
+	}
+	assert_int_equal(ix.size_log, src.size_log);
+	check_bytes(&ix);
+	tdb_index_append_end(&ix);
+	check_list(&ix, n, false);
+	check_all_found(&ix, n);
+	/* Inserts make the lazy heads live as they need them. */
+	for (i = 0; i < n; i += 3)
+		put(&ix, i, 1);
+	check_list(&ix, n, false);
+	tdb_index_destroy(&ix, free_cb, calls);
+	assert_int_equal(calls[0], n);
+
+	/* Nothing loaded: closing makes every head of the size live. */
+	assert_int_equal(tdb_index_init_keyed(&ix, &src.hash_key, 5000), 0);
+	assert_int_equal(ix.size_log, 12);
+	tdb_index_append_end(&ix);
+	check_list(&ix, 0, true);
+	tdb_index_destroy(&ix, free_cb, NULL);
+
+	/* Sized for 64 times more: all heads, few records between. */
+	assert_int_equal(tdb_index_init_keyed(&ix, &src.hash_key, 64 * n), 0);
+	for (i = 0; i < n; i++)
+		assert_true(tdb_index_append(&ix, rec_copy(v[i])));
+	tdb_index_append_end(&ix);
+	check_list(&ix, n, true);
+	check_all_found(&ix, n);
+	tdb_index_destroy(&ix, free_cb, NULL);
+
+	free(v);
+	tdb_index_destroy(&src, free_cb, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1007,6 +1366,9 @@ int main(void)
 		cmocka_unit_test(test_concurrent_lookups),
 		cmocka_unit_test(test_concurrent_cursor),
 		cmocka_unit_test(test_destroy),
+		cmocka_unit_test(test_load_in_order),
+		cmocka_unit_test(test_load_fallback),
+		cmocka_unit_test(test_load_growth),
 	};
 	int ret;
 

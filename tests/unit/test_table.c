@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * Unit tests of core/table.c: the registry, writes and their flags, every
- * size boundary, quotas, memory accounting, scans under concurrent writes
- * and drops under concurrent readers.
+ * size boundary, quotas, memory accounting, scans under concurrent writes,
+ * drops under concurrent readers, and loads (tables created with another
+ * table's hash key, records appended in its order or not).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -379,11 +380,29 @@ static void *churn(void *p)
 			tdb_table_delete(w->t, &k, 8);
 		else
 			tdb_table_put(w->t, &k, 8, &v, 8, 0);
-		i++;
+		WRITE_ONCE(w->writes, ++i);
 	}
-	w->writes = i;
 	rcu_unregister_thread();
 	return NULL;
+}
+
+/*
+ * Waits until *@count reaches @min, for at most TEST_WAIT_S seconds.
+ * Threads of a test may get no CPU at all for a while on a loaded
+ * machine: a test that needs them to have done something waits for it
+ * instead of assuming it after a fixed time.
+ */
+#define TEST_WAIT_S 30
+static bool wait_count(const u64 *count, u64 min)
+{
+	int i;
+
+	for (i = 0; i < TEST_WAIT_S * 1000; i++) {
+		if (READ_ONCE(*count) >= min)
+			return true;
+		usleep(1000);
+	}
+	return READ_ONCE(*count) >= min;
 }
 
 static void test_scan_concurrent(void **state)
@@ -394,6 +413,7 @@ static void test_scan_concurrent(void **state)
 	struct writer_arg w[2];
 	pthread_t th[2];
 	volatile int stop = 0;
+	bool started = true;
 	int round, i;
 	u64 k;
 
@@ -405,7 +425,10 @@ static void test_scan_concurrent(void **state)
 					    .n = 200000, .stop = &stop };
 		assert_int_equal(pthread_create(&th[i], NULL, churn, &w[i]), 0);
 	}
-	for (round = 0; round < 3; round++) {
+	/* Both writers at work before the scans, however loaded the host. */
+	for (i = 0; i < 2 && started; i++)
+		started = wait_count(&w[i].writes, 1001);
+	for (round = 0; started && round < 3; round++) {
 		memset(s.seen, 0, s.nkeys);
 		s.stop_every = 101;
 		tdb_cursor_init(c);
@@ -421,13 +444,14 @@ static void test_scan_concurrent(void **state)
 		pthread_join(th[i], NULL);
 		assert_true(w[i].writes > 1000);
 	}
+	assert_true(started);
 	free(s.seen);
 	free(c);
 }
 
 struct reader_arg {
 	volatile int *stop;
-	u64 reads, hits, wrong;
+	u64 reads, hits, wrong;	/* hits: READ_ONCE from the main thread */
 };
 
 /* Looks the table "victim" up and reads from it until told to stop. */
@@ -449,7 +473,7 @@ static void *reader(void *p)
 			u64 want = k++ % 1000;
 
 			if (!tdb_table_read(t, &want, 8, &v, 8, &(u32){ 0 })) {
-				r->hits++;
+				WRITE_ONCE(r->hits, r->hits + 1);
 				r->wrong += v != want;
 			}
 			v = k;
@@ -466,6 +490,7 @@ static void test_drop_under_readers(void **state)
 {
 	struct reader_arg r[3] = { 0 };
 	volatile int stop = 0;
+	bool starved = false;
 	pthread_t th[3];
 	int i, round;
 	u64 k;
@@ -476,10 +501,21 @@ static void test_drop_under_readers(void **state)
 	}
 	for (round = 0; round < 20; round++) {
 		struct tdb_table *t = new_table("victim", 0);
+		u64 hits[3];
 
+		for (i = 0; i < 3; i++)
+			hits[i] = READ_ONCE(r[i].hits);
 		for (k = 0; k < 1000; k++)
 			put_u64(t, k, k);
 		usleep(2000);
+		/*
+		 * Every reader has had a hit since this table came before it
+		 * goes.  Without the wait, scheduling alone decided whether
+		 * the readers ran at all: on a loaded machine one could get
+		 * no CPU for the whole test and fail it with no hit.
+		 */
+		for (i = 0; i < 3 && !starved; i++)
+			starved = !wait_count(&r[i].hits, hits[i] + 1);
 		assert_int_equal(tdb_table_drop(&db, "victim", NULL, NULL), 0);
 	}
 	stop = 1;
@@ -488,6 +524,7 @@ static void test_drop_under_readers(void **state)
 		assert_true(r[i].hits > 0);
 		assert_int_equal(r[i].wrong, 0);
 	}
+	assert_false(starved);
 }
 
 /* A holder keeps a dropped table readable; writes fail; release frees. */
@@ -516,6 +553,225 @@ static void test_drop_while_held(void **state)
 	tdb_table_release(t);	/* frees it: ASan checks */
 }
 
+/* Records of a table in scan (index) order: 8-byte keys and values. */
+struct kv_list {
+	u64 n, cap;
+	u64 *k, *v;
+};
+
+static int kv_take(void *arg, const struct tdb_rec *r)
+{
+	struct kv_list *l = arg;
+
+	assert_int_equal(tdb_rec_klen(r), 8);
+	assert_int_equal(tdb_rec_vlen(r), 8);
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 1024;
+		l->k = realloc(l->k, l->cap * 8);
+		l->v = realloc(l->v, l->cap * 8);
+		assert_non_null(l->k);
+		assert_non_null(l->v);
+	}
+	memcpy(&l->k[l->n], tdb_rec_key(r), 8);
+	memcpy(&l->v[l->n], tdb_rec_val(r), 8);
+	l->n++;
+	return 0;
+}
+
+static void kv_scan(struct tdb_table *t, struct kv_list *l)
+{
+	struct tdb_cursor *c = malloc(sizeof(*c));
+
+	memset(l, 0, sizeof(*l));
+	tdb_cursor_init(c);
+	assert_int_equal(tdb_table_scan(t, c, kv_take, l), 0);
+	assert_true(c->done);
+	free(c);
+}
+
+static void kv_free(struct kv_list *l)
+{
+	free(l->k);
+	free(l->v);
+}
+
+static struct tdb_table *new_keyed(const char *name, u64 quota,
+				   const struct port_hash_key *key, u64 records)
+{
+	struct tdb_table_opts o = { .quota = quota, .mode = 0600 };
+
+	assert_int_equal(tdb_table_create_keyed(&db, name, &o, key, records),
+			 0);
+	return table(name);
+}
+
+/*
+ * A table created with another's hash key and loaded in that table's
+ * scan order comes out the same: same order, same index size, same
+ * memory, every record readable; then it is an ordinary table.
+ */
+static void test_load_keyed(void **state)
+{
+	const u64 n = 50000;
+	struct tdb_table *src = new_table("src", 0), *dst;
+	struct tdb_table_stats ss, sd;
+	struct port_hash_key hk, hk2;
+	struct kv_list a, b;
+	u64 i, v;
+
+	for (i = 0; i < n; i++)
+		put_u64(src, i, i * 7);
+	kv_scan(src, &a);
+	assert_int_equal(a.n, n);
+	tdb_table_hash_key(src, &hk);
+
+	dst = new_keyed("dst", 0, &hk, n);
+	tdb_table_hash_key(dst, &hk2);
+	assert_memory_equal(&hk, &hk2, sizeof(hk));
+	tdb_table_stats(src, &ss);
+	tdb_table_stats(dst, &sd);
+	assert_int_equal(sd.index_buckets, ss.index_buckets);
+	assert_int_equal(sd.records, 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(tdb_table_load(dst, &a.k[i], 8, &a.v[i], 8),
+				 0);
+	tdb_table_load_end(dst);
+	tdb_table_load_end(dst);	/* a second end does nothing */
+
+	tdb_table_stats(dst, &sd);
+	assert_int_equal(sd.records, n);
+	assert_int_equal(sd.index_buckets, ss.index_buckets);
+	assert_int_equal(sd.index_bytes, ss.index_bytes);
+	assert_int_equal(sd.mem_bytes, ss.mem_bytes);
+	kv_scan(dst, &b);
+	assert_int_equal(b.n, n);
+	assert_memory_equal(a.k, b.k, n * 8);
+	assert_memory_equal(a.v, b.v, n * 8);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(get_u64(dst, i, &v), 0);
+		assert_int_equal(v, i * 7);
+	}
+	kv_free(&b);
+
+	/* From now on an ordinary table. */
+	for (i = n; i < 2 * n; i++)
+		put_u64(dst, i, i);
+	for (i = 0; i < n; i += 2)
+		assert_int_equal(tdb_table_delete(dst, &i, 8), 0);
+	tdb_table_stats(dst, &sd);
+	assert_int_equal(sd.records, n + n / 2);
+	assert_true(sd.index_buckets > ss.index_buckets);
+	for (i = 0; i < 2 * n; i++)
+		assert_int_equal(get_u64(dst, i, &v),
+				 i < n && !(i % 2) ? -ENOENT : 0);
+
+	/* Create's own errors. */
+	assert_int_equal(tdb_table_create_keyed(&db, "dst", NULL, &hk, 1),
+			 -EEXIST);
+	assert_int_equal(tdb_table_create_keyed(&db, "a/b", NULL, &hk, 1),
+			 -EINVAL);
+	kv_free(&a);
+}
+
+/*
+ * Loads out of order, twice the same key, over the quota, into a table
+ * without a key, or with a put in the middle: all end as the puts would
+ * have.  Bad arguments and dropped tables fail as puts do.
+ */
+static void test_load_fallback(void **state)
+{
+	const u64 n = 20000;
+	struct tdb_table *src = new_table("src", 0), *t;
+	struct port_hash_key hk, hk2, zero = { { 0, 0 } };
+	struct tdb_table_stats ss, st;
+	struct kv_list a, b;
+	u64 i, v, one = 1;
+	u8 *big;
+
+	for (i = 0; i < n; i++)
+		put_u64(src, i, i * 7);
+	kv_scan(src, &a);
+	tdb_table_hash_key(src, &hk);
+	tdb_table_stats(src, &ss);
+
+	/* Backwards, each key twice, over a tiny quota: the last one wins. */
+	t = new_keyed("back", 4096, &hk, n);
+	for (i = n; i-- > 0;) {
+		v = a.v[i] + 1;
+		assert_int_equal(tdb_table_load(t, &a.k[i], 8, &v, 8), 0);
+		assert_int_equal(tdb_table_load(t, &a.k[i], 8, &a.v[i], 8), 0);
+	}
+	tdb_table_load_end(t);
+	tdb_table_stats(t, &st);
+	assert_int_equal(st.records, n);
+	assert_true(st.mem_bytes > 4096);
+	assert_int_equal(st.mem_bytes, ss.mem_bytes);
+	kv_scan(t, &b);
+	assert_int_equal(b.n, n);
+	assert_memory_equal(a.k, b.k, n * 8);
+	assert_memory_equal(a.v, b.v, n * 8);
+	kv_free(&b);
+
+	/* In order, then a put, then in order again. */
+	t = new_keyed("mixed", 0, &hk, n);
+	for (i = 0; i < n / 2; i++)
+		assert_int_equal(tdb_table_load(t, &a.k[i], 8, &a.v[i], 8), 0);
+	v = n + 5;
+	put_u64(t, v, v);
+	for (i = n / 2; i < n; i++)
+		assert_int_equal(tdb_table_load(t, &a.k[i], 8, &a.v[i], 8), 0);
+	tdb_table_load_end(t);
+	tdb_table_stats(t, &st);
+	assert_int_equal(st.records, n + 1);
+	for (i = 0; i <= n + 5; i++) {
+		if (i >= n && i < n + 5)
+			continue;
+		assert_int_equal(get_u64(t, i, &v), 0);
+		assert_int_equal(v, i < n ? i * 7 : n + 5);
+	}
+
+	/* Without a key (or the zero key): a fresh key, plain inserts. */
+	t = new_keyed("nokey", 0, NULL, n);
+	tdb_table_hash_key(t, &hk2);
+	assert_memory_not_equal(&hk2, &zero, sizeof(zero));
+	assert_memory_not_equal(&hk2, &hk, sizeof(hk));
+	for (i = 0; i < n; i++)
+		assert_int_equal(tdb_table_load(t, &a.k[i], 8, &a.v[i], 8), 0);
+	tdb_table_load_end(t);
+	tdb_table_stats(t, &st);
+	assert_int_equal(st.records, n);
+	t = new_keyed("zerokey", 0, &zero, 0);
+	tdb_table_hash_key(t, &hk);
+	assert_memory_not_equal(&hk, &zero, sizeof(zero));
+	assert_memory_not_equal(&hk, &hk2, sizeof(hk));
+	t = new_table("plain", 0);
+	assert_int_equal(tdb_table_load(t, &one, 8, &one, 8), 0);
+	assert_int_equal(get_u64(t, 1, &v), 0);
+	assert_int_equal(v, 1);
+
+	/* The put's argument errors. */
+	big = calloc(1, TDB_VAL_MAX + 1);
+	assert_int_equal(tdb_table_load(t, &one, 0, &one, 8), -EINVAL);
+	assert_int_equal(tdb_table_load(t, NULL, 8, &one, 8), -EINVAL);
+	assert_int_equal(tdb_table_load(t, big, TDB_KEY_MAX + 1, &one, 8),
+			 -E2BIG);
+	assert_int_equal(tdb_table_load(t, &one, 8, big, TDB_VAL_MAX + 1),
+			 -E2BIG);
+	assert_int_equal(tdb_table_load(t, &one, 8, NULL, 8), -EINVAL);
+	assert_int_equal(tdb_table_load(t, big, TDB_KEY_MAX, big, TDB_VAL_MAX),
+			 0);
+	free(big);
+
+	/* A dropped table takes no more records. */
+	t = new_keyed("gone", 0, &hk, 10);
+	tdb_table_hold(t);
+	assert_int_equal(tdb_table_drop(&db, "gone", NULL, NULL), 0);
+	assert_int_equal(tdb_table_load(t, &a.k[0], 8, &a.v[0], 8), -ENOENT);
+	tdb_table_load_end(t);
+	tdb_table_release(t);
+	kv_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +790,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drop_under_readers, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_drop_while_held, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_load_keyed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_load_fallback, setup,
 						teardown),
 	};
 	int ret;
