@@ -68,7 +68,7 @@ static void usage(FILE *f)
 		"                         log grew (default 60; 0: never by time)\n"
 		"      --checkpoint-log SIZE\n"
 		"                         write one as soon as the log grew by SIZE\n"
-		"                         since the last (default 256M; 0: never by size)\n"
+		"                         since the last (default 128M; 0: never by size)\n"
 		"      --segment-size SIZE\n"
 		"                         log segment size, K/M/G suffixes (default 64M)\n"
 		"      --accept-loss      start even when the log or the newest checkpoint\n"
