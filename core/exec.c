@@ -772,7 +772,13 @@ static int tdb_do_put(struct tdb_exec *x, struct tdb_req *rq,
 		why = flags & TDB_PUT_REPLACE ? "no such key" : "table dropped";
 		break;
 	case -ENOSPC:
-		why = "table quota exceeded";
+		/* The table's quota, or the disk under the log. */
+		why = x->o->db.wal && tdb_wal_last_error(x->o->db.wal) ?
+			      "the disk is full: the log cannot be written" :
+			      "table quota exceeded";
+		break;
+	case -EIO:
+		why = "the log cannot be written (I/O error)";
 		break;
 	case -EINVAL:
 		why = "bad FLAGS";

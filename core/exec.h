@@ -95,6 +95,12 @@ int tdb_owner_init(struct tdb_owner *o);
 void tdb_owner_fini(struct tdb_owner *o);
 
 /*
+ * Rewrites the status of the response at @msg, which a sink holds: a host
+ * fails a response that waited for the log when the log failed instead.
+ */
+void tdb_exec_set_status(void *msg, int err);
+
+/*
  * Runs the requests of the @len bytes at @batch (private memory that the
  * executor may rewrite: it joins value chunks in place) in order, and
  * writes their responses to @out.  Returns the number of bytes of @batch
@@ -108,12 +114,6 @@ void tdb_owner_fini(struct tdb_owner *o);
  * outside any RCU read-side section; may sleep (a DROP waits for a grace
  * period).
  */
-/*
- * Rewrites the status of the response at @msg, which a sink holds: a host
- * fails a response that waited for the log when the log failed instead.
- */
-void tdb_exec_set_status(void *msg, int err);
-
 int tdb_exec_batch(struct tdb_owner *o, const struct tdb_cred *cred,
 		   void *batch, size_t len, struct tdb_out *out);
 

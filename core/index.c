@@ -475,6 +475,19 @@ struct tdb_rec **tdb_index_slot(struct tdb_index *ix, const struct tdb_key *k)
 	return prev;
 }
 
+void tdb_index_prefetch(const struct tdb_index *ix, const struct tdb_key *k,
+			unsigned int step)
+{
+	u32 b = index_bucket(k->so_key,
+			     (1U << smp_load_acquire(&ix->size_log)) - 1);
+	const struct tdb_rec *h = index_head(ix, b);
+
+	if (!step)
+		prefetch(h);
+	else if (smp_load_acquire(&h->len))
+		prefetch(rcu_dereference(h->next));
+}
+
 /*
  * Writer: adds segment size_log + 1, doubling the buckets.  Leaves the
  * index as it was when memory is short; the next insert tries again.

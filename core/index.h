@@ -208,6 +208,15 @@ struct tdb_rec *tdb_index_next(const struct tdb_rec *r);
  * an open bulk load first.
  */
 struct tdb_rec **tdb_index_slot(struct tdb_index *ix, const struct tdb_key *k);
+/*
+ * A hint for a writer that knows its next keys: starts loading what
+ * tdb_index_slot(@k) reads first, so that the cache misses of several
+ * keys overlap.  @step 0 fetches @k's bucket head; step 1, issued once
+ * step 0 had time to land, fetches the record after it.  Reads only, and
+ * only what a reader may read: any thread, under RCU or the write lock.
+ */
+void tdb_index_prefetch(const struct tdb_index *ix, const struct tdb_key *k,
+			unsigned int step);
 
 /*
  * Links @rec (so_key, len and data filled in, so_key from the same key

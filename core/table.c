@@ -317,6 +317,7 @@ int tdb_table_drop(struct tdb_db *db, const char *name,
 		   int (*allow)(void *arg, const struct tdb_table_opts *opts),
 		   void *arg)
 {
+	struct tdb_wal_rec rec = { .type = TDB_WAL_TABLE_DROP };
 	struct tdb_table **link, *t;
 	int err;
 
@@ -326,26 +327,29 @@ int tdb_table_drop(struct tdb_db *db, const char *name,
 	err = t ? 0 : -ENOENT;
 	if (t && allow)
 		err = allow(arg, &t->opts);
-	if (!err) {
-		struct tdb_wal_rec rec = {
-			.type = TDB_WAL_TABLE_DROP,
-			.name = t->name,
-		};
-
-		err = tdb_log(db, &t->opts, &rec, NULL);
-	}
 	if (err) {
 		port_mutex_unlock(&db->lock);
 		return err;
 	}
-	rcu_assign_pointer(*link, t->next);
-	db->ntables--;
-	port_mutex_unlock(&db->lock);
-
+	/*
+	 * The table's write lock too, so that no write to it can be logged
+	 * after the DROP record: replayed after a re-create of the name, it
+	 * would land in the new table.
+	 */
 	port_mutex_lock(&t->wlock);
+	rec.name = t->name;
+	err = tdb_log(db, &t->opts, &rec, NULL);
+	if (err) {
+		port_mutex_unlock(&t->wlock);
+		port_mutex_unlock(&db->lock);
+		return err;
+	}
 	t->dead = true;
 	tdb_retire_flush(t);
 	port_mutex_unlock(&t->wlock);
+	rcu_assign_pointer(*link, t->next);
+	db->ntables--;
+	port_mutex_unlock(&db->lock);
 	call_rcu(&t->rcu, tdb_table_unlinked);
 	return 0;
 }
@@ -482,6 +486,17 @@ void tdb_table_lookup_batch(struct tdb_table *t, unsigned int n,
 		for (j = 0; j < m; j++)
 			out[at[j]] = found[j];
 	}
+}
+
+void tdb_table_prefetch(struct tdb_table *t, const void *key, u32 klen,
+			unsigned int step)
+{
+	struct tdb_key k;
+
+	if (tdb_key_check(key, klen))
+		return;
+	tdb_index_key(&t->index, &k, key, klen);
+	tdb_index_prefetch(&t->index, &k, step);
 }
 
 int tdb_table_read(struct tdb_table *t, const void *key, u32 klen, void *buf,

@@ -220,6 +220,13 @@ int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 int tdb_table_load(struct tdb_table *t, const void *key, u32 klen,
 		   const void *val, u32 vlen);
 /*
+ * Recovery's hint before a put of @key: see tdb_index_prefetch().  Log
+ * replay issues it a few records ahead, so that the inserts' cache
+ * misses overlap instead of adding up.
+ */
+void tdb_table_prefetch(struct tdb_table *t, const void *key, u32 klen,
+			unsigned int step);
+/*
  * Ends the appending of tdb_table_load() after the last record: links
  * the bucket heads still due, so that the table is whole before it
  * serves (a table left so works, only some lookups walk a little more).

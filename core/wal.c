@@ -1037,8 +1037,16 @@ static int wal_replay_seg(struct wal_reader *r, struct wal_seg_list *l, u32 i,
 	if (why)
 		goto damage_hdr;
 
-	for (off = TDB_WAL_SEG_HDR; off < r->size;
-	     off += TDB_WAL_REC_HDR + v.len) {
+	/*
+	 * Records before @from_lsn are covered by the checkpoint: they are
+	 * not read, so that damage there costs nothing after it.  @from_lsn
+	 * is a record boundary (an append position).
+	 */
+	off = TDB_WAL_SEG_HDR;
+	if (from_lsn > s->start)
+		off += from_lsn - s->start < r->size - TDB_WAL_SEG_HDR ?
+			       from_lsn - s->start : r->size - TDB_WAL_SEG_HDR;
+	for (; off < r->size; off += TDB_WAL_REC_HDR + v.len) {
 		lsn = s->start + off - TDB_WAL_SEG_HDR;
 		why = wal_check_rec(r, off, lsn, &v, &err);
 		if (err)

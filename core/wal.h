@@ -239,8 +239,9 @@ typedef int (*tdb_wal_replay_fn)(void *arg, const struct tdb_wal_rec *rec,
 
 /*
  * Reads the log in @dir from @from_lsn (the start position of the
- * checkpoint that recovery loaded; 0 without one), checking every header
- * and record, hands records to @fn, and repairs or refuses damage as the
+ * checkpoint that recovery loaded, a record boundary; 0 without one),
+ * checking every header and every record from there on (records before
+ * it are not read: damage there does not matter), hands records to @fn, and repairs or refuses damage as the
  * recovery rules above say.  Segments wholly before @from_lsn are not
  * read.  @rep is always filled and the problem is also logged.  0 (also
  * after a torn tail or an accepted loss), -EBADMSG (corrupt, see @rep),

@@ -155,6 +155,10 @@ int config_load(const char *file, struct tdbd_opts *o)
 		}
 		*eq = '\0';
 		key = config_trim(s);
+		/* data_dir as well as data-dir, as older files wrote it. */
+		for (char *u = key; *u; u++)
+			if (*u == '_')
+				*u = '-';
 		val = config_trim(eq + 1);
 		vlen = strlen(val);
 		if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {

@@ -83,7 +83,6 @@ static struct {
 	.log_efd = -1,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.progress = PTHREAD_COND_INITIALIZER,
-	.ckpt_wake = PTHREAD_COND_INITIALIZER,
 };
 
 static double journal_secs(u64 since_ns)
@@ -92,90 +91,6 @@ static double journal_secs(u64 since_ns)
 }
 
 /* Recovery. */
-
-struct replay {
-	u64 applied;
-	u64 orphans;		/* records for tables that do not exist */
-	struct tdb_table *t;	/* the last table written, held */
-};
-
-static void replay_forget(struct replay *r)
-{
-	if (r->t)
-		tdb_table_release(r->t);
-	r->t = NULL;
-}
-
-/* The table @name, held in @r across records: logs come in runs. */
-static struct tdb_table *replay_table(struct replay *r, const char *name)
-{
-	struct tdb_table *t;
-
-	if (r->t && !strcmp(tdb_table_name(r->t), name))
-		return r->t;
-	replay_forget(r);
-	rcu_read_lock();
-	t = tdb_table_find(&owner.db, name);
-	if (t)
-		tdb_table_hold(t);
-	rcu_read_unlock();
-	r->t = t;
-	return t;
-}
-
-static int replay_one(void *arg, const struct tdb_wal_rec *rec, u64 lsn,
-		      u64 end)
-{
-	struct replay *r = arg;
-	struct tdb_table *t;
-	int err = 0;
-
-	switch (rec->type) {
-	case TDB_WAL_PUT:
-	case TDB_WAL_DEL:
-		t = replay_table(r, rec->name);
-		if (!t) {
-			r->orphans++;
-			return 0;
-		}
-		if (rec->type == TDB_WAL_PUT)
-			err = tdb_table_put(t, rec->key, rec->klen, rec->val,
-					    rec->vlen, TDB_PUT_RECOVER);
-		else if (tdb_table_delete(t, rec->key, rec->klen) == -ENOENT)
-			err = 0;
-		break;
-	case TDB_WAL_TABLE_CREATE:
-		replay_forget(r);
-		err = tdb_table_create(&owner.db, rec->name, &rec->opts);
-		if (err == -EEXIST)
-			err = tdb_table_set_opts(&owner.db, rec->name,
-						 &rec->opts);
-		break;
-	case TDB_WAL_TABLE_DROP:
-		replay_forget(r);
-		err = tdb_table_drop(&owner.db, rec->name, NULL, NULL);
-		if (err == -ENOENT)
-			err = 0;
-		break;
-	default:
-		/* Nothing writes TABLE_SWAP yet: bulk loads (issue 5) will. */
-		log_msg(LOG_ERR, "log record at LSN %llu: type %u is not supported by this tdbd",
-			(unsigned long long)lsn, rec->type);
-		return -EOPNOTSUPP;
-	}
-	if (err) {
-		log_msg(LOG_ERR, "log record at LSN %llu (table %s): %s",
-			(unsigned long long)lsn, rec->name, strerror(-err));
-		return err;
-	}
-	if (rec->type != TDB_WAL_TABLE_DROP) {
-		t = replay_table(r, rec->name);
-		if (t)
-			tdb_table_set_log_lsn(t, end);
-	}
-	r->applied++;
-	return 0;
-}
 
 /* Tables from a checkpoint were last written at or before its start. */
 static int journal_ckpt_lsn(void *arg, struct tdb_table *t)
@@ -215,7 +130,7 @@ int journal_recover(const struct tdbd_opts *o)
 	struct tdb_wal_opts wo = { .segment_size = o->segment_size };
 	struct tdb_wal_report rep;
 	struct tdb_ckpt_info ci;
-	struct replay r = { 0 };
+	u64 applied, orphans;
 	struct tdb_wal *wal;
 	u64 t0 = port_time_ns(), t1;
 	int err;
@@ -248,10 +163,9 @@ int journal_recover(const struct tdbd_opts *o)
 	tdb_db_for_each(&owner.db, journal_ckpt_lsn, &ci.start_lsn);
 	t1 = port_time_ns();
 
-	err = tdb_wal_replay(o->data_dir, ci.start_lsn,
-			     o->accept_loss ? TDB_WAL_ACCEPT_LOSS : 0,
-			     replay_one, &r, &rep);
-	replay_forget(&r);
+	err = replay_log(o->data_dir, ci.start_lsn,
+			 o->accept_loss ? TDB_WAL_ACCEPT_LOSS : 0, &rep,
+			 &applied, &orphans);
 	if (err) {
 		if (err == -EBADMSG)
 			log_msg(LOG_ERR,
@@ -279,10 +193,10 @@ int journal_recover(const struct tdbd_opts *o)
 			o->data_dir, rep.file, (unsigned long long)rep.offset,
 			rep.reason, (unsigned long long)rep.dropped_bytes,
 			rep.dropped_segments);
-	if (r.orphans)
+	if (orphans)
 		log_msg(LOG_WARN,
 			"log: %llu records for tables that do not exist were skipped",
-			(unsigned long long)r.orphans);
+			(unsigned long long)orphans);
 
 	wo.start_lsn = ci.start_lsn;
 	if (rep.end_lsn < ci.start_lsn) {
@@ -313,7 +227,7 @@ int journal_recover(const struct tdbd_opts *o)
 		ci.file, ci.file[0] ? " with " : "no checkpoint, ",
 		(unsigned long long)ci.tables,
 		(unsigned long long)ci.records, (double)(t1 - t0) / 1e9,
-		(unsigned long long)r.applied,
+		(unsigned long long)applied,
 		(unsigned long long)ci.start_lsn,
 		(unsigned long long)rep.end_lsn, journal_secs(t1));
 	return 0;
@@ -465,8 +379,10 @@ static void *journal_log_main(void *arg)
 			due = READ_ONCE(j.want) > durable ||
 			      (appended > durable &&
 			       now - last_flush >= j.flush_ns);
+			/* What is left of the interval: the bound holds. */
 			timeout = appended > durable ?
-					  (int)((j.flush_ns + 999999) / 1000000) :
+					  (int)((j.flush_ns - (now - last_flush) +
+						 999999) / 1000000) :
 					  JOURNAL_IDLE_MS;
 		}
 		if (due) {
@@ -520,8 +436,8 @@ static int journal_before_publish(void *arg)
 	return err;
 }
 
-/* One checkpoint, if the log moved since the last one. */
-static void journal_checkpoint(void)
+/* One checkpoint, if the log moved since the last one; 0 or -errno. */
+static int journal_checkpoint(void)
 {
 	struct tdb_wal *wal = owner.db.wal;
 	struct tdb_ckpt_info ci;
@@ -529,13 +445,13 @@ static void journal_checkpoint(void)
 	int err;
 
 	if (start == READ_ONCE(owner.log.ckpt_lsn))
-		return;
+		return 0;
 	err = tdb_ckpt_write(&owner.db, j.dir, start, (u64)time(NULL),
 			     journal_before_publish, NULL, &ci);
 	if (err) {
 		log_msg(LOG_WARN, "checkpoint at LSN %llu failed: %s; the log is kept and the next checkpoint tries again",
 			(unsigned long long)start, strerror(-err));
-		return;
+		return err;
 	}
 	WRITE_ONCE(owner.log.ckpt_time, ci.time);
 	WRITE_ONCE(owner.log.ckpt_lsn, ci.start_lsn);
@@ -554,14 +470,21 @@ static void journal_checkpoint(void)
 		ci.file, (unsigned long long)ci.tables,
 		(unsigned long long)ci.records, (unsigned long long)ci.bytes,
 		journal_secs(t0));
+	return 0;
 }
 
-/* Whether the period passed or the log grew enough since the last one. */
+/*
+ * Whether the period passed or the log grew enough since the last one.
+ * Never while the log fails: a checkpoint would only take the space the
+ * log needs, and could not be published anyway.
+ */
 static bool journal_ckpt_due(u64 last_ns)
 {
 	u64 grown = tdb_wal_append_lsn(owner.db.wal) -
 		    READ_ONCE(owner.log.ckpt_lsn);
 
+	if (tdb_wal_last_error(owner.db.wal))
+		return false;
 	if (j.ckpt_secs &&
 	    port_time_ns() - last_ns >= (u64)j.ckpt_secs * 1000000000ULL)
 		return true;
@@ -570,19 +493,27 @@ static bool journal_ckpt_due(u64 last_ns)
 
 static void *journal_ckpt_main(void *arg)
 {
-	u64 last = port_time_ns();
+	u64 last = port_time_ns(), until = 0;
+	unsigned int backoff = 1;
 	struct timespec at;
 
 	port_rcu_thread_online();
 	pthread_mutex_lock(&j.lock);
 	while (!j.stop_ckpt) {
-		clock_gettime(CLOCK_REALTIME, &at);
+		clock_gettime(CLOCK_MONOTONIC, &at);
 		at.tv_sec += 1;
 		pthread_cond_timedwait(&j.ckpt_wake, &j.lock, &at);
-		if (j.stop_ckpt || !journal_ckpt_due(last))
+		if (j.stop_ckpt || port_time_ns() < until ||
+		    !journal_ckpt_due(last))
 			continue;
 		pthread_mutex_unlock(&j.lock);
-		journal_checkpoint();
+		/* A failed one is tried again after 1, 2, 4 ... 64 s. */
+		if (journal_checkpoint()) {
+			until = port_time_ns() + backoff * 1000000000ULL;
+			backoff = backoff < 64 ? 2 * backoff : 64;
+		} else {
+			backoff = 1;
+		}
 		last = port_time_ns();
 		pthread_mutex_lock(&j.lock);
 	}
@@ -593,7 +524,14 @@ static void *journal_ckpt_main(void *arg)
 
 int journal_start(void)
 {
+	pthread_condattr_t ca;
 	int err;
+
+	/* Checkpoint periods must not move with the wall clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j.ckpt_wake, &ca);
+	pthread_condattr_destroy(&ca);
 
 	j.log_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (j.log_efd < 0) {

@@ -250,6 +250,16 @@ static inline bool ring_in_busy(const struct conn *c)
 	return c->in_ready || c->in.len;
 }
 
+/* replay.c */
+struct tdb_wal_report;
+/*
+ * Replays the log in @dir from @from into owner.db (tdb_wal_replay()'s
+ * flags and report); counts the records applied and those skipped for
+ * want of their table.  0 or -errno (logged).
+ */
+int replay_log(const char *dir, u64 from, unsigned int flags,
+	       struct tdb_wal_report *rep, u64 *applied, u64 *orphans);
+
 /* journal.c: recovery, the log thread and the checkpoint thread. */
 /*
  * Loads the newest checkpoint and replays the log into owner.db, then

@@ -299,6 +299,7 @@ static void *worker_main(void *arg)
 		smp_mb();
 		if (worker_service(w)) {
 			worker_need_wakeup(w, 0);
+			WRITE_ONCE(w->log_wait, 0);
 			last_work = port_time_ns();
 			continue;
 		}
@@ -421,6 +422,10 @@ void workers_stop(void)
 		struct conn *c;
 
 		pthread_join(w->thread, NULL);
+		/* The log thread must not write to notify_fd once it closes. */
+		pthread_mutex_lock(&workers_lock);
+		w->log_wait = 0;
+		pthread_mutex_unlock(&workers_lock);
 		/* Connections handed over after the worker's last look. */
 		while ((c = w->incoming)) {
 			w->incoming = c->next;

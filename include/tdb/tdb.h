@@ -17,7 +17,10 @@
  *   -EACCES   the table's owner and mode do not allow this uid
  *   -E2BIG    key over 1024 bytes or value over 1 MiB
  *   -EINVAL   an empty key, a bad table name or flags
- *   -ENOSPC   the table's quota is full
+ *   -ENOSPC   the table's quota is full, or (writes) the owner's disk
+ *             is: the log cannot be written
+ *   -EIO      (writes) the disk failed while writing the log
+ *   -ENOBUFS  (writes) the log's memory is full: writes outrun the disk
  *   -EDQUOT   this uid owns as many tables as the owner allows (1024)
  *   -EUSERS   (connect) this uid holds as many connections as the owner
  *             allows (tdbd --max-conns, 256 by default)
@@ -27,6 +30,21 @@
  *   -ECONNRESET, -EPIPE   the owner closed the connection (it stopped, or
  *             found this client's frames malformed); reconnect
  *   -ECHILD   the connection was opened by another process (see fork())
+ *
+ * Durability.  A table's class (struct tdb_create_opts) decides when a
+ * write is answered.  memory: at once, and the table is gone when the
+ * owner stops.  async (the default): once it is in the owner's log, in
+ * memory; the owner writes and fdatasyncs the log within its flush
+ * interval (tdbd --flush-interval, 10 ms, plus the time of one sync),
+ * so a crash loses at most the writes of that last interval.  sync: once
+ * fdatasync covered it; one sync covers the writes of every client
+ * waiting then.  Creates and drops are answered once on disk.  Reads see
+ * a write as soon as it is made, before it is durable.  While the log
+ * cannot be written, writes to logged tables fail with -ENOSPC or -EIO
+ * and change nothing; reads go on, and writes work again once the disk
+ * takes the log.  A sync write whose wait for the disk ends in such an
+ * error was already made in memory and stays queued for the log: its
+ * outcome is unknown (a later read tells), as after a lost connection.
  *
  * A connection that failed with -EPROTO, -ECONNRESET or -EPIPE is broken
  * for good: every later call on it returns the same error, until
@@ -208,8 +226,8 @@ int tdb_get_alloc(struct tdb *db, const char *table, const void *key,
 /*
  * @flags: 0 (insert or replace), TDB_PUT_CREATE or TDB_PUT_REPLACE (not
  * both: -EINVAL).  @val may be NULL when @vlen is 0.  -ENOSPC when the
- * table's quota is full; with a durability class of sync, returns once
- * the write is on disk.
+ * table's quota or the disk is full; with a durability class of sync,
+ * returns once the write is on disk (see Durability above).
  */
 int tdb_put(struct tdb *db, const char *table, const void *key, size_t klen,
 	    const void *val, size_t vlen, unsigned int flags);

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * replay.c - applying the log to the tables at start-up.
+ *
+ * Replay is what bounds recovery once a checkpoint is loaded, and its
+ * cost is memory latency: a put into a large table misses the cache on
+ * the bucket head and again on the records after it, several hundred
+ * nanoseconds each.  So small puts go through a short pipeline: each is
+ * copied into a slot, its bucket head is prefetched, the record after
+ * the head is prefetched REPLAY_AHEAD / 2 puts later, and the put runs
+ * REPLAY_AHEAD puts later, by when both are in the cache.  Puts still run
+ * in log order: anything else (a delete, a large value, another table, a
+ * create or drop) drains the pipeline first.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "tdbd.h"
+#include "wal.h"
+
+#define REPLAY_AHEAD 16
+/* Puts with more key and value bytes than this skip the pipeline. */
+#define REPLAY_SLOT 240
+
+struct replay_slot {
+	u64 end;		/* the record's end LSN */
+	u32 klen, vlen;
+	u8 data[REPLAY_SLOT];	/* key, then value */
+};
+
+struct replay {
+	u64 applied;
+	u64 orphans;		/* records for tables that do not exist */
+	struct tdb_table *t;	/* the table of the last record, held */
+	unsigned int head, n;	/* pending puts, oldest at head */
+	struct replay_slot slot[REPLAY_AHEAD];
+};
+
+static int replay_put(struct replay *r, const void *key, u32 klen,
+		      const void *val, u32 vlen, u64 end)
+{
+	int err = tdb_table_put(r->t, key, klen, val, vlen, TDB_PUT_RECOVER);
+
+	if (err)
+		return err;
+	tdb_table_set_log_lsn(r->t, end);
+	r->applied++;
+	return 0;
+}
+
+/* Runs the oldest pending put. */
+static int replay_pop(struct replay *r)
+{
+	struct replay_slot *s = &r->slot[r->head];
+
+	r->head = (r->head + 1) % REPLAY_AHEAD;
+	r->n--;
+	return replay_put(r, s->data, s->klen, s->data + s->klen, s->vlen,
+			  s->end);
+}
+
+static int replay_drain(struct replay *r)
+{
+	int err = 0;
+
+	while (r->n && !err)
+		err = replay_pop(r);
+	return err;
+}
+
+static void replay_push(struct replay *r, const struct tdb_wal_rec *rec,
+			u64 end)
+{
+	struct replay_slot *s = &r->slot[(r->head + r->n) % REPLAY_AHEAD];
+	struct replay_slot *mid;
+
+	s->end = end;
+	s->klen = rec->klen;
+	s->vlen = rec->vlen;
+	memcpy(s->data, rec->key, rec->klen);
+	if (rec->vlen)
+		memcpy(s->data + rec->klen, rec->val, rec->vlen);
+	tdb_table_prefetch(r->t, s->data, s->klen, 0);
+	if (++r->n > REPLAY_AHEAD / 2) {
+		mid = &r->slot[(r->head + r->n - 1 - REPLAY_AHEAD / 2) %
+			       REPLAY_AHEAD];
+		tdb_table_prefetch(r->t, mid->data, mid->klen, 1);
+	}
+}
+
+/* Lets go of the held table, after the puts pending on it. */
+static int replay_forget(struct replay *r)
+{
+	int err = replay_drain(r);
+
+	if (r->t)
+		tdb_table_release(r->t);
+	r->t = NULL;
+	return err;
+}
+
+/* The table @name, held in @r across records: logs come in runs. */
+static int replay_table(struct replay *r, const char *name)
+{
+	struct tdb_table *t;
+	int err;
+
+	if (r->t && !strcmp(tdb_table_name(r->t), name))
+		return 0;
+	err = replay_forget(r);
+	if (err)
+		return err;
+	rcu_read_lock();
+	t = tdb_table_find(&owner.db, name);
+	if (t)
+		tdb_table_hold(t);
+	rcu_read_unlock();
+	r->t = t;
+	return 0;
+}
+
+static int replay_write(struct replay *r, const struct tdb_wal_rec *rec,
+			u64 end)
+{
+	int err = replay_table(r, rec->name);
+
+	if (err)
+		return err;
+	if (!r->t) {
+		r->orphans++;
+		return 0;
+	}
+	if (rec->type == TDB_WAL_PUT) {
+		if (rec->klen + rec->vlen <= REPLAY_SLOT) {
+			if (r->n == REPLAY_AHEAD) {
+				err = replay_pop(r);
+				if (err)
+					return err;
+			}
+			replay_push(r, rec, end);
+			return 0;
+		}
+		err = replay_drain(r);
+		return err ? err : replay_put(r, rec->key, rec->klen,
+					      rec->val, rec->vlen, end);
+	}
+	err = replay_drain(r);
+	if (err)
+		return err;
+	err = tdb_table_delete(r->t, rec->key, rec->klen);
+	if (err && err != -ENOENT)
+		return err;
+	tdb_table_set_log_lsn(r->t, end);
+	r->applied++;
+	return 0;
+}
+
+/* Creates and drops: the table set changes, nothing may be pending. */
+static int replay_table_op(struct replay *r, const struct tdb_wal_rec *rec,
+			   u64 end)
+{
+	int err = replay_forget(r);
+
+	if (err)
+		return err;
+	if (rec->type == TDB_WAL_TABLE_DROP) {
+		err = tdb_table_drop(&owner.db, rec->name, NULL, NULL);
+		return err == -ENOENT ? 0 : err;
+	}
+	err = tdb_table_create(&owner.db, rec->name, &rec->opts);
+	if (err == -EEXIST)
+		err = tdb_table_set_opts(&owner.db, rec->name, &rec->opts);
+	if (!err)
+		err = replay_table(r, rec->name);
+	if (!err && r->t)
+		tdb_table_set_log_lsn(r->t, end);
+	return err;
+}
+
+static int replay_one(void *arg, const struct tdb_wal_rec *rec, u64 lsn,
+		      u64 end)
+{
+	struct replay *r = arg;
+	int err;
+
+	switch (rec->type) {
+	case TDB_WAL_PUT:
+	case TDB_WAL_DEL:
+		err = replay_write(r, rec, end);
+		break;
+	case TDB_WAL_TABLE_CREATE:
+	case TDB_WAL_TABLE_DROP:
+		err = replay_table_op(r, rec, end);
+		if (!err)
+			r->applied++;
+		break;
+	default:
+		/* Nothing writes TABLE_SWAP yet: bulk loads (issue 5) will. */
+		log_msg(LOG_ERR, "log record at LSN %llu: type %u is not supported by this tdbd",
+			(unsigned long long)lsn, rec->type);
+		return -EOPNOTSUPP;
+	}
+	/* A pending put that fails is reported at a later record's LSN. */
+	if (err)
+		log_msg(LOG_ERR, "log record at or before LSN %llu (table %s): %s",
+			(unsigned long long)lsn, rec->name, strerror(-err));
+	return err;
+}
+
+int replay_log(const char *dir, u64 from, unsigned int flags,
+	       struct tdb_wal_report *rep, u64 *applied, u64 *orphans)
+{
+	static struct replay r;
+	int err, e;
+
+	memset(&r, 0, sizeof(r));
+	err = tdb_wal_replay(dir, from, flags, replay_one, &r, rep);
+	e = replay_forget(&r);
+	if (e && !err) {
+		log_msg(LOG_ERR, "the last log records: %s", strerror(-e));
+		err = e;
+	}
+	*applied = r.applied;
+	*orphans = r.orphans;
+	return err;
+}
