@@ -207,7 +207,10 @@ static void worker_sock_event(struct worker *w, struct conn *c, u32 events)
 	worker_close(w, c);
 }
 
-/* At shutdown: runs batches already begun for a little while, then closes. */
+/*
+ * At shutdown: runs batches already begun, and sends answers held for the
+ * log, for a little while, then closes.
+ */
 static void worker_drain(struct worker *w)
 {
 	u64 end = port_time_ns() + TDBD_DRAIN_NS;
@@ -218,8 +221,10 @@ static void worker_drain(struct worker *w)
 	do {
 		worker_service(w);
 		begun = false;
+		/* Held answers too: the log thread still runs. */
 		for (c = w->conns; c; c = c->next)
-			if (ring_in_busy(c) || ring_tx_pending(c))
+			if (ring_in_busy(c) || ring_tx_pending(c) ||
+			    ring_hold_lsn(c))
 				begun = true;
 		if (begun)
 			port_yield();
