@@ -323,10 +323,10 @@ static void tdb_rsp_end(struct tdb_rsp *r)
 /* Tables and access. */
 
 /*
- * Create and drop are answered once the log holds them on disk, whatever
- * the table's class: they are rare, and a client that saw a table appear
- * should not see it vanish in a crash.  Waiting for everything appended
- * so far covers the change just logged.
+ * Create and drop of a logged table are answered once the log holds them
+ * on disk, whatever its class: they are rare, and a client that saw a
+ * table appear should not see it vanish in a crash.  Waiting for
+ * everything appended so far covers the change just logged.
  */
 static void tdb_rsp_wait_log(struct tdb_exec *x, struct tdb_rsp *r)
 {
@@ -530,24 +530,31 @@ static int tdb_do_create(struct tdb_exec *x, struct tdb_req *rq,
 	return 0;
 }
 
+struct tdb_drop_ctx {
+	const struct tdb_cred *cred;
+	bool logged;		/* the table's changes go to the log */
+};
+
 /* Judges a DROP under the registry lock, on the very table dropped. */
 static int tdb_drop_allowed(void *arg, const struct tdb_table_opts *opts)
 {
-	const struct tdb_cred *cred = arg;
+	struct tdb_drop_ctx *dc = arg;
 
-	return tdb_perm(cred, opts) & TDB_PERM_OWNER ? 0 : -EACCES;
+	dc->logged = opts->durability != TDB_DUR_MEMORY;
+	return tdb_perm(dc->cred, opts) & TDB_PERM_OWNER ? 0 : -EACCES;
 }
 
 static int tdb_do_drop(struct tdb_exec *x, struct tdb_req *rq,
 		       struct tdb_rsp *r)
 {
+	struct tdb_drop_ctx dc = { .cred = x->cred };
 	int err;
 
 	/* Hold nothing, so the table goes as soon as its readers have. */
 	tdb_exec_release(x);
-	err = tdb_table_drop(&x->o->db, rq->table, tdb_drop_allowed,
-			     (void *)x->cred);
-	if (!err)
+	err = tdb_table_drop(&x->o->db, rq->table, tdb_drop_allowed, &dc);
+	/* A memory table's drop was not logged: nothing to wait for. */
+	if (!err && dc.logged)
 		tdb_rsp_wait_log(x, r);
 	if (err == -ENOENT)
 		tdb_rsp_error(r, err, "no such table");
