@@ -24,51 +24,28 @@
  */
 #include "ckpt.h"
 #include "le.h"
+#include "lsnfile.h"
 
 /* The load window: it must hold the largest block whole. */
 #define CKPT_WINDOW (4U << 20)
 #define CKPT_BUF_SIZE (TDB_CKPT_BLOCK_HDR + TDB_CKPT_BLOCK_MAX)
 
-/* "ckpt-%016llx" and @ext (".ckp" or ".tmp") without snprintf. */
-static void ckpt_file_name(char *buf, u64 lsn, const char *ext)
-{
-	static const char hex[] = "0123456789abcdef";
-	int i;
-
-	memcpy(buf, "ckpt-", 5);
-	for (i = 0; i < 16; i++)
-		buf[5 + i] = hex[(lsn >> (60 - 4 * i)) & 0xf];
-	memcpy(buf + 21, ext, 5);
-}
-
 /*
- * Parses a checkpoint file name: 1 for a .ckp, 2 for a .tmp (a writer
- * that did not finish), 0 for any other name.
+ * Checkpoint files are "ckpt-%016llx.ckp", or ".tmp" for a writer that did
+ * not finish (lsnfile.h); the index into ckpt_file_ext is a listed file's
+ * kind.
  */
-static int ckpt_parse_name(const char *name, u64 *lsn)
+#define CKPT_FILE_PREFIX "ckpt-"
+#define CKPT_EXT_CKP 0
+#define CKPT_EXT_TMP 1
+static const char *const ckpt_file_ext[] = {
+	[CKPT_EXT_CKP] = ".ckp",
+	[CKPT_EXT_TMP] = ".tmp",
+};
+
+static void ckpt_file_name(char *buf, u64 lsn, u32 ext)
 {
-	u64 v = 0;
-	int i;
-
-	if (strlen(name) != TDB_CKPT_FILE_NAME_LEN - 1 ||
-	    memcmp(name, "ckpt-", 5))
-		return 0;
-	for (i = 5; i < 21; i++) {
-		char c = name[i];
-
-		if (c >= '0' && c <= '9')
-			v = v << 4 | (u64)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v << 4 | (u64)(c - 'a' + 10);
-		else
-			return 0;
-	}
-	*lsn = v;
-	if (!strcmp(name + 21, ".ckp"))
-		return 1;
-	if (!strcmp(name + 21, ".tmp"))
-		return 2;
-	return 0;
+	lsnfile_name(buf, CKPT_FILE_PREFIX, lsn, ckpt_file_ext[ext]);
 }
 
 static void ckpt_header(u8 *h, u64 start_lsn, u64 time)
@@ -89,64 +66,10 @@ static u32 ckpt_block_crc(const u8 *h, const u8 *payload, u32 len)
 }
 
 /* Checkpoint files of a directory, sorted by start LSN. */
-struct ckpt_file {
-	u64 lsn;
-	bool tmp;
-};
-
-struct ckpt_file_list {
-	struct ckpt_file *v;
-	u32 n, cap;
-};
-
-static int ckpt_list_one(void *arg, const char *name)
+static int ckpt_list(const char *dir, struct lsnfile_list *l)
 {
-	struct ckpt_file_list *l = arg;
-	struct ckpt_file *v;
-	int kind;
-	u64 lsn;
-	u32 i;
-
-	kind = ckpt_parse_name(name, &lsn);
-	if (!kind)
-		return 0;
-	if (l->n == l->cap) {
-		u32 cap = l->cap ? l->cap * 2 : 8;
-
-		v = port_alloc(cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		if (l->n)
-			memcpy(v, l->v, l->n * sizeof(*v));
-		port_free(l->v, l->cap * sizeof(*v));
-		l->v = v;
-		l->cap = cap;
-	}
-	/* Insertion keeps the list sorted; a directory holds a handful. */
-	for (i = l->n; i > 0 && l->v[i - 1].lsn > lsn; i--)
-		l->v[i] = l->v[i - 1];
-	l->v[i].lsn = lsn;
-	l->v[i].tmp = kind == 2;
-	l->n++;
-	return 0;
-}
-
-static void ckpt_list_free(struct ckpt_file_list *l)
-{
-	port_free(l->v, l->cap * sizeof(*l->v));
-	l->v = NULL;
-	l->n = l->cap = 0;
-}
-
-static int ckpt_list(const char *dir, struct ckpt_file_list *l)
-{
-	int err;
-
-	memset(l, 0, sizeof(*l));
-	err = port_dir_list(dir, ckpt_list_one, l);
-	if (err)
-		ckpt_list_free(l);
-	return err;
+	return lsnfile_list(dir, CKPT_FILE_PREFIX, ckpt_file_ext,
+			    ARRAY_SIZE(ckpt_file_ext), l);
 }
 
 /*
@@ -404,8 +327,8 @@ int tdb_ckpt_write(struct tdb_db *db, const char *dir, u64 start_lsn, u64 time,
 	memset(info, 0, sizeof(*info));
 	info->start_lsn = start_lsn;
 	info->time = time;
-	ckpt_file_name(info->file, start_lsn, ".ckp");
-	ckpt_file_name(tmp, start_lsn, ".tmp");
+	ckpt_file_name(info->file, start_lsn, CKPT_EXT_CKP);
+	ckpt_file_name(tmp, start_lsn, CKPT_EXT_TMP);
 
 	w = port_zalloc(sizeof(*w));
 	if (!w)
@@ -559,6 +482,10 @@ static int ckpt_load_table(struct ckpt_loader *ld, const u8 *p, u32 nlen)
 	o.mode = get_le32(p + 16);
 	o.key_type = get_le32(p + 20);
 	o.durability = get_le32(p + 24);
+	if (o.key_type > TDB_KEY_U64 || o.durability > TDB_DUR_MAX) {
+		ld->why = "bad table options";
+		return -EBADMSG;
+	}
 	/*
 	 * The hint sizes the index at once (16 bytes a bucket): CRC-valid
 	 * lies must not claim, all tables together, more records than the
@@ -783,7 +710,7 @@ static int ckpt_load_file(struct tdb_db *db, const char *dir, u64 lsn, u8 *buf,
 
 	memset(fi, 0, sizeof(*fi));
 	fi->start_lsn = lsn;
-	ckpt_file_name(fi->file, lsn, ".ckp");
+	ckpt_file_name(fi->file, lsn, CKPT_EXT_CKP);
 	err = port_file_open(dir, fi->file, 0, &r.f);
 	if (err) {
 		fi->reason = "open";
@@ -814,7 +741,7 @@ close:
 }
 
 /* Removes unfinished checkpoint files: no .ckp name ever pointed at them. */
-static void ckpt_remove_tmp(const char *dir, const struct ckpt_file_list *l)
+static void ckpt_remove_tmp(const char *dir, const struct lsnfile_list *l)
 {
 	char name[TDB_CKPT_FILE_NAME_LEN];
 	bool removed = false;
@@ -822,9 +749,9 @@ static void ckpt_remove_tmp(const char *dir, const struct ckpt_file_list *l)
 	int err;
 
 	for (i = 0; i < l->n; i++) {
-		if (!l->v[i].tmp)
+		if (l->v[i].ext != CKPT_EXT_TMP)
 			continue;
-		ckpt_file_name(name, l->v[i].lsn, ".tmp");
+		ckpt_file_name(name, l->v[i].lsn, CKPT_EXT_TMP);
 		err = port_file_unlink(dir, name);
 		if (err && err != -ENOENT)
 			port_log(PORT_LOG_WARN,
@@ -840,7 +767,7 @@ static void ckpt_remove_tmp(const char *dir, const struct ckpt_file_list *l)
 int tdb_ckpt_load(struct tdb_db *db, const char *dir, unsigned int flags,
 		  struct tdb_ckpt_info *info)
 {
-	struct ckpt_file_list l;
+	struct lsnfile_list l;
 	struct tdb_ckpt_info fi;
 	u8 *buf;
 	u32 i;
@@ -860,7 +787,7 @@ int tdb_ckpt_load(struct tdb_db *db, const char *dir, unsigned int flags,
 		goto free_list;
 	}
 	for (i = l.n; i-- > 0;) {
-		if (l.v[i].tmp)
+		if (l.v[i].ext == CKPT_EXT_TMP)
 			continue;
 		err = ckpt_load_file(db, dir, l.v[i].lsn, buf, &fi);
 		if (!err) {
@@ -902,14 +829,14 @@ int tdb_ckpt_load(struct tdb_db *db, const char *dir, unsigned int flags,
 	}
 	port_free(buf, CKPT_WINDOW);
 free_list:
-	ckpt_list_free(&l);
+	lsnfile_list_free(&l);
 	return err;
 }
 
 int tdb_ckpt_remove_before(const char *dir, u64 lsn)
 {
 	char name[TDB_CKPT_FILE_NAME_LEN];
-	struct ckpt_file_list l;
+	struct lsnfile_list l;
 	int err, removed = 0;
 	u32 i;
 
@@ -917,16 +844,16 @@ int tdb_ckpt_remove_before(const char *dir, u64 lsn)
 	if (err)
 		return err;
 	for (i = 0; i < l.n && l.v[i].lsn < lsn; i++) {
-		if (l.v[i].tmp)
+		if (l.v[i].ext == CKPT_EXT_TMP)
 			continue;
-		ckpt_file_name(name, l.v[i].lsn, ".ckp");
+		ckpt_file_name(name, l.v[i].lsn, CKPT_EXT_CKP);
 		err = port_file_unlink(dir, name);
 		if (err && err != -ENOENT)
 			break;
 		err = 0;
 		removed++;
 	}
-	ckpt_list_free(&l);
+	lsnfile_list_free(&l);
 	if (removed) {
 		int e = port_dir_sync(dir);
 

@@ -5,6 +5,7 @@
  */
 #include "wal.h"
 #include "le.h"
+#include "lsnfile.h"
 
 /* Appended records go to chunks of this size (or one record's size). */
 #define WAL_CHUNK_SIZE (1U << 20)
@@ -16,40 +17,9 @@ static inline u32 wal_crc(u32 crc, const void *p, size_t len)
 	return port_crc32c(crc, p, len);
 }
 
-/* "wal-%016llx.log" without snprintf, which core does not have. */
-static void wal_file_name(char *buf, u64 lsn)
-{
-	static const char hex[] = "0123456789abcdef";
-	int i;
-
-	memcpy(buf, "wal-", 4);
-	for (i = 0; i < 16; i++)
-		buf[4 + i] = hex[(lsn >> (60 - 4 * i)) & 0xf];
-	memcpy(buf + 20, ".log", 5);
-}
-
-/* Parses a segment file name; false for any other name. */
-static bool wal_parse_name(const char *name, u64 *lsn)
-{
-	u64 v = 0;
-	int i;
-
-	if (strlen(name) != TDB_WAL_FILE_NAME_LEN - 1 ||
-	    memcmp(name, "wal-", 4) || strcmp(name + 20, ".log"))
-		return false;
-	for (i = 4; i < 20; i++) {
-		char c = name[i];
-
-		if (c >= '0' && c <= '9')
-			v = v << 4 | (u64)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v << 4 | (u64)(c - 'a' + 10);
-		else
-			return false;
-	}
-	*lsn = v;
-	return true;
-}
+/* Segment files are "wal-%016llx.log" (lsnfile.h), sorted by start LSN. */
+#define WAL_FILE_PREFIX "wal-"
+static const char *const wal_file_ext[] = { ".log" };
 
 static void wal_seg_header(u8 *h, u64 start)
 {
@@ -82,63 +52,10 @@ static const char *wal_check_seg_header(const u8 *h, u64 start, int *err)
 	return NULL;
 }
 
-/* Segment listing, sorted by start LSN. */
-struct wal_seg {
-	u64 start;
-	char name[TDB_WAL_FILE_NAME_LEN];
-};
-
-struct wal_seg_list {
-	struct wal_seg *v;
-	u32 n, cap;
-};
-
-static int wal_list_one(void *arg, const char *name)
+static int wal_list(const char *dir, struct lsnfile_list *l)
 {
-	struct wal_seg_list *l = arg;
-	struct wal_seg *v;
-	u64 start;
-	u32 i;
-
-	if (!wal_parse_name(name, &start))
-		return 0;
-	if (l->n == l->cap) {
-		u32 cap = l->cap ? l->cap * 2 : 16;
-
-		v = port_alloc(cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		if (l->n)
-			memcpy(v, l->v, l->n * sizeof(*v));
-		port_free(l->v, l->cap * sizeof(*v));
-		l->v = v;
-		l->cap = cap;
-	}
-	/* Insertion keeps the list sorted; segments number in the hundreds. */
-	for (i = l->n; i > 0 && l->v[i - 1].start > start; i--)
-		l->v[i] = l->v[i - 1];
-	l->v[i].start = start;
-	memcpy(l->v[i].name, name, TDB_WAL_FILE_NAME_LEN);
-	l->n++;
-	return 0;
-}
-
-static void wal_list_free(struct wal_seg_list *l)
-{
-	port_free(l->v, l->cap * sizeof(*l->v));
-	l->v = NULL;
-	l->n = l->cap = 0;
-}
-
-static int wal_list(const char *dir, struct wal_seg_list *l)
-{
-	int err;
-
-	memset(l, 0, sizeof(*l));
-	err = port_dir_list(dir, wal_list_one, l);
-	if (err)
-		wal_list_free(l);
-	return err;
+	return lsnfile_list(dir, WAL_FILE_PREFIX, wal_file_ext,
+			    ARRAY_SIZE(wal_file_ext), l);
 }
 
 /*
@@ -286,6 +203,10 @@ static const char *wal_decode(u16 type, const u8 *p, u32 len,
 		rec->opts.key_type = get_le32(p + 16);
 		rec->opts.durability = get_le32(p + 20);
 		rec->opts.quota = get_le64(p + 24);
+		/* CRC-valid is not sane: tables take only known options. */
+		if (rec->opts.key_type > TDB_KEY_U64 ||
+		    rec->opts.durability > TDB_DUR_MAX)
+			return bad;
 		return NULL;
 	case TDB_WAL_TABLE_DROP:
 		if (len != 2 + nlen || !wal_get_name(name, p + 2, nlen))
@@ -372,7 +293,7 @@ static int wal_seg_create(struct tdb_wal *wal)
 	struct port_file *f;
 	int err;
 
-	wal_file_name(name, wal->written_lsn);
+	lsnfile_name(name, WAL_FILE_PREFIX, wal->written_lsn, wal_file_ext[0]);
 	/*
 	 * TRUNC: a file of this name can only be an earlier attempt that
 	 * failed half-way, since the name is past every written record.
@@ -608,7 +529,7 @@ int tdb_wal_last_error(const struct tdb_wal *wal)
 }
 
 /* Reopens the last segment for appending after its end. */
-static int wal_reopen(struct tdb_wal *wal, const struct wal_seg *s)
+static int wal_reopen(struct tdb_wal *wal, const struct lsnfile *s)
 {
 	u8 h[TDB_WAL_SEG_HDR];
 	const char *why;
@@ -633,7 +554,7 @@ static int wal_reopen(struct tdb_wal *wal, const struct wal_seg *s)
 		err = (int)size;
 		goto close;
 	}
-	why = wal_check_seg_header(h, s->start, &err);
+	why = wal_check_seg_header(h, s->lsn, &err);
 	if (why)
 		goto bad;
 	err = port_file_datasync(wal->seg);
@@ -644,8 +565,8 @@ static int wal_reopen(struct tdb_wal *wal, const struct wal_seg *s)
 		err = (int)size;
 		goto close;
 	}
-	wal->seg_start = s->start;
-	wal->written_lsn = s->start + (u64)size - TDB_WAL_SEG_HDR;
+	wal->seg_start = s->lsn;
+	wal->written_lsn = s->lsn + (u64)size - TDB_WAL_SEG_HDR;
 	return 0;
 bad:
 	port_log(PORT_LOG_ERR,
@@ -661,7 +582,7 @@ close:
 int tdb_wal_open(const char *dir, const struct tdb_wal_opts *opts,
 		 struct tdb_wal **out)
 {
-	struct wal_seg_list l;
+	struct lsnfile_list l;
 	struct tdb_wal *wal;
 	int err;
 
@@ -687,7 +608,7 @@ int tdb_wal_open(const char *dir, const struct tdb_wal_opts *opts,
 	if (err)
 		goto free_dir;
 	if (l.n) {
-		wal->first_lsn = l.v[0].start;
+		wal->first_lsn = l.v[0].lsn;
 		wal->nsegs = l.n;
 		err = wal_reopen(wal, &l.v[l.n - 1]);
 	} else {
@@ -695,7 +616,7 @@ int tdb_wal_open(const char *dir, const struct tdb_wal_opts *opts,
 		wal->written_lsn = opts ? opts->start_lsn : 0;
 		err = wal_seg_create(wal);
 	}
-	wal_list_free(&l);
+	lsnfile_list_free(&l);
 	if (err)
 		goto free_dir;
 	wal->durable_lsn = wal->written_lsn;
@@ -728,7 +649,7 @@ void tdb_wal_close(struct tdb_wal *wal)
 
 int tdb_wal_truncate_before(struct tdb_wal *wal, u64 lsn)
 {
-	struct wal_seg_list l;
+	struct lsnfile_list l;
 	int err, removed = 0;
 	u32 i;
 
@@ -737,7 +658,7 @@ int tdb_wal_truncate_before(struct tdb_wal *wal, u64 lsn)
 		return err;
 	/* Segment i ends where i + 1 starts; the current one never goes. */
 	for (i = 0; i + 1 < l.n; i++) {
-		if (l.v[i + 1].start > lsn || l.v[i].start >= wal->seg_start)
+		if (l.v[i + 1].lsn > lsn || l.v[i].lsn >= wal->seg_start)
 			break;
 		err = port_file_unlink(wal->dir, l.v[i].name);
 		if (err && err != -ENOENT)
@@ -746,10 +667,10 @@ int tdb_wal_truncate_before(struct tdb_wal *wal, u64 lsn)
 		removed++;
 	}
 	if (removed) {
-		WRITE_ONCE(wal->first_lsn, l.v[removed].start);
+		WRITE_ONCE(wal->first_lsn, l.v[removed].lsn);
 		WRITE_ONCE(wal->nsegs, wal->nsegs - removed);
 	}
-	wal_list_free(&l);
+	lsnfile_list_free(&l);
 	if (removed) {
 		int e = port_dir_sync(wal->dir);
 
@@ -766,7 +687,7 @@ int tdb_wal_truncate_before(struct tdb_wal *wal, u64 lsn)
  */
 struct wal_reader {
 	const char *dir;
-	struct wal_seg *seg;
+	struct lsnfile *seg;
 	struct port_file *f;
 	u64 size; /* the file's size */
 	u8 *buf; /* WAL_READ_WINDOW bytes */
@@ -855,7 +776,7 @@ static const char *wal_check_rec(struct wal_reader *r, u64 off, u64 lsn,
  */
 static int wal_valid_after(struct wal_reader *r, u64 off, bool *found)
 {
-	u64 start = r->seg->start - TDB_WAL_SEG_HDR; /* LSN = start + off */
+	u64 start = r->seg->lsn - TDB_WAL_SEG_HDR; /* LSN = start + off */
 	struct wal_rec_view v;
 	const u8 *h;
 	int err;
@@ -878,14 +799,13 @@ static int wal_valid_after(struct wal_reader *r, u64 off, bool *found)
 }
 
 static void wal_report_problem(struct tdb_wal_report *rep,
-			       const struct wal_seg *s, u64 off,
+			       const struct lsnfile *s, u64 off,
 			       const char *why, u32 damage)
 {
 	rep->damage = damage;
 	memcpy(rep->file, s->name, TDB_WAL_FILE_NAME_LEN);
 	rep->offset = off;
-	rep->lsn =
-		s->start + (off > TDB_WAL_SEG_HDR ? off - TDB_WAL_SEG_HDR : 0);
+	rep->lsn = s->lsn + (off > TDB_WAL_SEG_HDR ? off - TDB_WAL_SEG_HDR : 0);
 	rep->reason = why;
 }
 
@@ -907,7 +827,7 @@ static s64 wal_file_size(const char *dir, const char *name)
  * Cuts the log at @off of segment @i: truncates it (or removes it when
  * its header is bad) and removes every later segment.
  */
-static int wal_cut(struct wal_reader *r, struct wal_seg_list *l, u32 i, u64 off,
+static int wal_cut(struct wal_reader *r, struct lsnfile_list *l, u32 i, u64 off,
 		   struct tdb_wal_report *rep)
 {
 	int err;
@@ -946,7 +866,7 @@ static int wal_cut(struct wal_reader *r, struct wal_seg_list *l, u32 i, u64 off,
  * Something is wrong at @off of segment @i.  Decides between a torn tail
  * (cut, 0), an accepted loss (cut, 0) and corruption (-EBADMSG).
  */
-static int wal_damage(struct wal_reader *r, struct wal_seg_list *l, u32 i,
+static int wal_damage(struct wal_reader *r, struct lsnfile_list *l, u32 i,
 		      u64 off, const char *why, unsigned int flags,
 		      struct tdb_wal_report *rep)
 {
@@ -996,13 +916,13 @@ static int wal_damage(struct wal_reader *r, struct wal_seg_list *l, u32 i,
  * end of its valid records, 1 when the log was cut there (stop), or
  * -errno.
  */
-static int wal_replay_seg(struct wal_reader *r, struct wal_seg_list *l, u32 i,
+static int wal_replay_seg(struct wal_reader *r, struct lsnfile_list *l, u32 i,
 			  u64 from_lsn, unsigned int flags,
 			  tdb_wal_replay_fn fn, void *arg,
 			  struct tdb_wal_report *rep, u64 *end)
 {
 	char name[TDB_NAME_MAX], name2[TDB_NAME_MAX];
-	struct wal_seg *s = &l->v[i];
+	struct lsnfile *s = &l->v[i];
 	struct wal_rec_view v;
 	struct tdb_wal_rec rec;
 	const char *why;
@@ -1025,7 +945,7 @@ static int wal_replay_seg(struct wal_reader *r, struct wal_seg_list *l, u32 i,
 	err = wal_read_at(r, 0, TDB_WAL_SEG_HDR, &h);
 	if (err)
 		return err;
-	why = wal_check_seg_header(h, s->start, &err);
+	why = wal_check_seg_header(h, s->lsn, &err);
 	if (err == -EPROTONOSUPPORT) {
 		wal_report_problem(rep, s, 0, why, TDB_WAL_CORRUPT);
 		port_log(PORT_LOG_ERR,
@@ -1043,11 +963,12 @@ static int wal_replay_seg(struct wal_reader *r, struct wal_seg_list *l, u32 i,
 	 * is a record boundary (an append position).
 	 */
 	off = TDB_WAL_SEG_HDR;
-	if (from_lsn > s->start)
-		off += from_lsn - s->start < r->size - TDB_WAL_SEG_HDR ?
-			       from_lsn - s->start : r->size - TDB_WAL_SEG_HDR;
+	if (from_lsn > s->lsn)
+		off += from_lsn - s->lsn < r->size - TDB_WAL_SEG_HDR ?
+			       from_lsn - s->lsn :
+			       r->size - TDB_WAL_SEG_HDR;
 	for (; off < r->size; off += TDB_WAL_REC_HDR + v.len) {
-		lsn = s->start + off - TDB_WAL_SEG_HDR;
+		lsn = s->lsn + off - TDB_WAL_SEG_HDR;
 		why = wal_check_rec(r, off, lsn, &v, &err);
 		if (err)
 			return err;
@@ -1066,11 +987,11 @@ static int wal_replay_seg(struct wal_reader *r, struct wal_seg_list *l, u32 i,
 			return err;
 		rep->records++;
 	}
-	*end = s->start + r->size - TDB_WAL_SEG_HDR;
+	*end = s->lsn + r->size - TDB_WAL_SEG_HDR;
 	return 0;
 damage_hdr:
 	err = wal_damage(r, l, i, 0, why, flags, rep);
-	*end = s->start;
+	*end = s->lsn;
 	return err ? err : 1;
 }
 
@@ -1078,7 +999,7 @@ int tdb_wal_replay(const char *dir, u64 from_lsn, unsigned int flags,
 		   tdb_wal_replay_fn fn, void *arg, struct tdb_wal_report *rep)
 {
 	struct wal_reader r = { .dir = dir };
-	struct wal_seg_list l;
+	struct lsnfile_list l;
 	bool first = true;
 	u64 end = from_lsn;
 	int err;
@@ -1097,12 +1018,12 @@ int tdb_wal_replay(const char *dir, u64 from_lsn, unsigned int flags,
 		goto free_list;
 	}
 	for (i = 0; i < l.n; i++) {
-		struct wal_seg *s = &l.v[i];
+		struct lsnfile *s = &l.v[i];
 
 		/* Wholly before the start: a checkpoint holds all of it. */
-		if (i + 1 < l.n && l.v[i + 1].start <= from_lsn)
+		if (i + 1 < l.n && l.v[i + 1].lsn <= from_lsn)
 			continue;
-		if (first ? s->start > from_lsn : s->start != end) {
+		if (first ? s->lsn > from_lsn : s->lsn != end) {
 			/*
 			 * Records between @end and this segment are missing;
 			 * no cut can mend a hole in the middle.
@@ -1141,6 +1062,6 @@ int tdb_wal_replay(const char *dir, u64 from_lsn, unsigned int flags,
 	}
 	port_free(r.buf, WAL_READ_WINDOW);
 free_list:
-	wal_list_free(&l);
+	lsnfile_list_free(&l);
 	return err;
 }

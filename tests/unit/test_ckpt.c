@@ -759,6 +759,16 @@ static void forge_table(struct forge *f, const char *name, u32 nlen)
 	forge_bytes(f, e, TDB_CKPT_TABLE_FIXED + nlen);
 }
 
+/* A TABLE entry named "t" with the given key type and durability. */
+static void forge_table_opts(struct forge *f, u32 key_type, u32 durability)
+{
+	u8 e[128] = { TDB_CKPT_TABLE, 1, 't' };
+
+	put_le32(e + 3 + 20, key_type);
+	put_le32(e + 3 + 24, durability);
+	forge_bytes(f, e, TDB_CKPT_TABLE_FIXED + 1);
+}
+
 static void forge_rec(struct forge *f, u32 klen, u32 vlen)
 {
 	u8 e[64] = { TDB_CKPT_RECORD, (u8)klen, (u8)(klen >> 8) };
@@ -953,6 +963,33 @@ static void test_forged(void **state)
 }
 
 /* A record entry of key @key and a one-byte value @v. */
+/* A TABLE entry with options no table can have is a bad entry. */
+static void test_forged_table_opts(void **state)
+{
+	struct forge *f = malloc(sizeof(*f));
+
+	forge_start(f, 5, TDB_CKPT_VERSION);
+	forge_table_opts(f, TDB_KEY_U64, TDB_DUR_MAX);
+	forge_end(f, 1, 0);
+	forge_expect(f, 0, NULL);
+
+	forge_start(f, 5, TDB_CKPT_VERSION);
+	forge_table_opts(f, TDB_KEY_U64 + 1, TDB_DUR_ASYNC);
+	forge_end(f, 1, 0);
+	forge_expect(f, -EBADMSG, "bad table options");
+
+	forge_start(f, 5, TDB_CKPT_VERSION);
+	forge_table_opts(f, TDB_KEY_BYTES, TDB_DUR_MAX + 1);
+	forge_end(f, 1, 0);
+	forge_expect(f, -EBADMSG, "bad table options");
+
+	forge_start(f, 5, TDB_CKPT_VERSION);
+	forge_table_opts(f, 0xffffffffU, 0xffffffffU);
+	forge_end(f, 1, 0);
+	forge_expect(f, -EBADMSG, "bad table options");
+	free(f);
+}
+
 static void forge_kv(struct forge *f, const char *key, u8 v)
 {
 	u8 e[64] = { TDB_CKPT_RECORD, (u8)strlen(key) };
@@ -1234,6 +1271,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_hints, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_forged_table_opts, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_newest_and_fallback, setup,
 						teardown),

@@ -1213,6 +1213,67 @@ static void test_table_logging(void **state)
 }
 
 /* The log's messages are expected here: keep the last one to check it. */
+/* A TABLE_CREATE with a good CRC but options no table can have is bad. */
+static void test_bad_table_opts(void **state)
+{
+	static const u32 bad[][2] = {
+		{ TDB_KEY_U64 + 1, TDB_DUR_ASYNC },
+		{ TDB_KEY_BYTES, TDB_DUR_MAX + 1 },
+		{ 0xffffffffU, 0xffffffffU },
+	};
+	struct tdb_table_opts o = { .key_type = TDB_KEY_U64,
+				    .durability = TDB_DUR_MAX };
+	char names[4][TDB_WAL_FILE_NAME_LEN];
+	struct tdb_wal_report rep;
+	struct tdb_wal_rec r;
+	struct tdb_wal *wal;
+	struct logged l;
+	char *saved, *buf;
+	long len, off;
+	unsigned int i;
+	u64 end, lsn;
+
+	wal = open_wal(0);
+	lsn = tdb_wal_append_lsn(wal);
+	r = (struct tdb_wal_rec){ .type = TDB_WAL_TABLE_CREATE,
+				  .name = "t",
+				  .opts = o };
+	assert_int_equal(tdb_wal_append(wal, &r, &end), 0);
+	r = (struct tdb_wal_rec){ .type = TDB_WAL_TABLE_DROP, .name = "t" };
+	assert_int_equal(tdb_wal_append(wal, &r, &end), 0);
+	assert_int_equal(tdb_wal_write(wal), 0);
+	assert_int_equal(tdb_wal_sync(wal), 0);
+	tdb_wal_close(wal);
+
+	/* The largest good values replay. */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(tdb_wal_replay(dir, 0, 0, collect, &l, &rep), 0);
+	assert_int_equal(l.n, 2);
+
+	assert_int_equal(list_segs(names, 4), 1);
+	off = rec_off(names[0], lsn);
+	saved = read_whole(names[0], &len);
+	buf = malloc(len);
+	assert_non_null(buf);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		memcpy(buf, saved, len);
+		put_le32_at((u8 *)buf + off + TDB_WAL_REC_HDR + 16, bad[i][0]);
+		put_le32_at((u8 *)buf + off + TDB_WAL_REC_HDR + 20, bad[i][1]);
+		reseal(buf, off);
+		write_whole(names[0], buf, len);
+		memset(&l, 0, sizeof(l));
+		assert_int_equal(tdb_wal_replay(dir, 0, 0, collect, &l, &rep),
+				 -EBADMSG);
+		assert_int_equal(l.n, 0);
+		assert_int_equal(rep.damage, TDB_WAL_CORRUPT);
+		assert_int_equal(rep.offset, off);
+		assert_string_equal(rep.reason, "bad record payload");
+		assert_string_equal(rep.file, names[0]);
+	}
+	free(buf);
+	free(saved);
+}
+
 static void quiet_log(int level, const char *msg)
 {
 	snprintf(last_log, sizeof(last_log), "%d %s", level, msg);
@@ -1244,6 +1305,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_table_logging, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bad_table_opts, setup,
 						teardown),
 	};
 
