@@ -24,6 +24,7 @@
  */
 #include "ckpt.h"
 #include "le.h"
+#include "readwin.h"
 #include "lsnfile.h"
 
 /* The load window: it must hold the largest block whole. */
@@ -403,42 +404,6 @@ static void ckpt_clear(struct tdb_db *db)
 	}
 }
 
-/* The loader's window onto one file. */
-struct ckpt_reader {
-	struct port_file *f;
-	u64 size; /* the file's */
-	u8 *buf; /* CKPT_WINDOW bytes */
-	u64 base; /* file offset of buf[0] */
-	u32 len; /* valid bytes in buf */
-};
-
-/* Points *@p at bytes [@off, @off + @n) of the file, which must exist. */
-static int ckpt_read_at(struct ckpt_reader *r, u64 off, u32 n, const u8 **p)
-{
-	u32 keep = 0, want;
-	s64 got;
-
-	if (off >= r->base && off + n <= r->base + r->len) {
-		*p = r->buf + (off - r->base);
-		return 0;
-	}
-	if (off >= r->base && off < r->base + r->len) {
-		keep = (u32)(r->base + r->len - off);
-		memmove(r->buf, r->buf + (off - r->base), keep);
-	}
-	r->base = off;
-	r->len = keep;
-	want = r->size - off < CKPT_WINDOW ? (u32)(r->size - off) : CKPT_WINDOW;
-	got = port_file_pread(r->f, r->buf + keep, want - keep, off + keep);
-	if (got < 0)
-		return (int)got;
-	r->len += (u32)got;
-	if (r->len < n)
-		return -EIO; /* the file shrank under us */
-	*p = r->buf;
-	return 0;
-}
-
 /* Loading state of one file. */
 struct ckpt_loader {
 	struct tdb_db *db;
@@ -626,7 +591,7 @@ static const char *ckpt_check_header(const u8 *h, u64 lsn, int *err)
 }
 
 /* Walks the blocks of an open checkpoint, applying them to @ld. */
-static int ckpt_load_blocks(struct ckpt_reader *r, struct ckpt_loader *ld,
+static int ckpt_load_blocks(struct tdb_readwin *r, struct ckpt_loader *ld,
 			    u64 lsn, struct tdb_ckpt_info *fi)
 {
 	const u8 *h;
@@ -639,7 +604,7 @@ static int ckpt_load_blocks(struct ckpt_reader *r, struct ckpt_loader *ld,
 		ld->bad_off = 0;
 		return -EBADMSG;
 	}
-	err = ckpt_read_at(r, 0, TDB_CKPT_HDR, &h);
+	err = tdb_readwin_at(r, 0, TDB_CKPT_HDR, &h);
 	if (err)
 		return err;
 	ld->bad_off = 0;
@@ -659,7 +624,7 @@ static int ckpt_load_blocks(struct ckpt_reader *r, struct ckpt_loader *ld,
 			ld->why = "block header cut short";
 			return -EBADMSG;
 		}
-		err = ckpt_read_at(r, off, TDB_CKPT_BLOCK_HDR, &h);
+		err = tdb_readwin_at(r, off, TDB_CKPT_BLOCK_HDR, &h);
 		if (err)
 			return err;
 		len = get_le32(h + 4);
@@ -671,7 +636,7 @@ static int ckpt_load_blocks(struct ckpt_reader *r, struct ckpt_loader *ld,
 			ld->why = "block cut short";
 			return -EBADMSG;
 		}
-		err = ckpt_read_at(r, off, TDB_CKPT_BLOCK_HDR + len, &h);
+		err = tdb_readwin_at(r, off, TDB_CKPT_BLOCK_HDR + len, &h);
 		if (err)
 			return err;
 		if (get_le32(h) !=
@@ -703,7 +668,7 @@ static int ckpt_load_blocks(struct ckpt_reader *r, struct ckpt_loader *ld,
 static int ckpt_load_file(struct tdb_db *db, const char *dir, u64 lsn, u8 *buf,
 			  struct tdb_ckpt_info *fi)
 {
-	struct ckpt_reader r = { .buf = buf };
+	struct tdb_readwin r = { .buf = buf, .cap = CKPT_WINDOW };
 	struct ckpt_loader ld = { .db = db };
 	s64 size;
 	int err;

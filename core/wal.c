@@ -5,6 +5,7 @@
  */
 #include "wal.h"
 #include "le.h"
+#include "readwin.h"
 #include "lsnfile.h"
 
 /* Appended records go to chunks of this size (or one record's size). */
@@ -680,48 +681,12 @@ int tdb_wal_truncate_before(struct tdb_wal *wal, u64 lsn)
 	return err ? err : removed;
 }
 
-/*
- * Replay.  A segment is read through a window large enough for the
- * largest record, refilled as the walk moves on, so that a record costs
- * no system call of its own.
- */
+/* Replay.  A segment is read through a window (readwin.h). */
 struct wal_reader {
 	const char *dir;
 	struct lsnfile *seg;
-	struct port_file *f;
-	u64 size; /* the file's size */
-	u8 *buf; /* WAL_READ_WINDOW bytes */
-	u64 base; /* file offset of buf[0] */
-	u32 len; /* valid bytes in buf */
+	struct tdb_readwin w;
 };
-
-/* Points *@p at bytes [@off, @off + @n) of the file, which must exist. */
-static int wal_read_at(struct wal_reader *r, u64 off, u32 n, const u8 **p)
-{
-	u32 keep = 0, want;
-	s64 got;
-
-	if (off >= r->base && off + n <= r->base + r->len) {
-		*p = r->buf + (off - r->base);
-		return 0;
-	}
-	if (off >= r->base && off < r->base + r->len) {
-		keep = (u32)(r->base + r->len - off);
-		memmove(r->buf, r->buf + (off - r->base), keep);
-	}
-	r->base = off;
-	r->len = keep;
-	want = r->size - off < WAL_READ_WINDOW ? (u32)(r->size - off) :
-						 WAL_READ_WINDOW;
-	got = port_file_pread(r->f, r->buf + keep, want - keep, off + keep);
-	if (got < 0)
-		return (int)got;
-	r->len += (u32)got;
-	if (r->len < n)
-		return -EIO; /* the file shrank under us */
-	*p = r->buf;
-	return 0;
-}
 
 /* What a record check found: NULL if good; its header and length. */
 struct wal_rec_view {
@@ -739,14 +704,14 @@ struct wal_rec_view {
 static const char *wal_check_rec(struct wal_reader *r, u64 off, u64 lsn,
 				 struct wal_rec_view *v, int *err)
 {
-	u64 remain = r->size - off;
+	u64 remain = r->w.size - off;
 	const u8 *h;
 	u32 crc;
 
 	*err = 0;
 	if (remain < TDB_WAL_REC_HDR)
 		return "record header cut short";
-	*err = wal_read_at(r, off, TDB_WAL_REC_HDR, &h);
+	*err = tdb_readwin_at(&r->w, off, TDB_WAL_REC_HDR, &h);
 	if (*err)
 		return "read error";
 	v->len = get_le32(h + 4);
@@ -756,7 +721,7 @@ static const char *wal_check_rec(struct wal_reader *r, u64 off, u64 lsn,
 		return "bad record length";
 	if (TDB_WAL_REC_HDR + (u64)v->len > remain)
 		return "record cut short";
-	*err = wal_read_at(r, off, TDB_WAL_REC_HDR + v->len, &h);
+	*err = tdb_readwin_at(&r->w, off, TDB_WAL_REC_HDR + v->len, &h);
 	if (*err)
 		return "read error";
 	v->h = h;
@@ -782,8 +747,8 @@ static int wal_valid_after(struct wal_reader *r, u64 off, bool *found)
 	int err;
 
 	*found = false;
-	for (off++; off + TDB_WAL_REC_HDR <= r->size; off++) {
-		err = wal_read_at(r, off, TDB_WAL_REC_HDR, &h);
+	for (off++; off + TDB_WAL_REC_HDR <= r->w.size; off++) {
+		err = tdb_readwin_at(&r->w, off, TDB_WAL_REC_HDR, &h);
 		if (err)
 			return err;
 		if (get_le64(h + 8) != start + off)
@@ -834,20 +799,20 @@ static int wal_cut(struct wal_reader *r, struct lsnfile_list *l, u32 i, u64 off,
 	u32 j;
 
 	if (off < TDB_WAL_SEG_HDR) {
-		port_file_close(r->f);
-		r->f = NULL;
+		port_file_close(r->w.f);
+		r->w.f = NULL;
 		err = port_file_unlink(r->dir, l->v[i].name);
 		if (err)
 			return err;
 		rep->dropped_segments++;
-		rep->dropped_bytes += r->size;
+		rep->dropped_bytes += r->w.size;
 	} else {
-		err = port_file_truncate(r->f, off);
+		err = port_file_truncate(r->w.f, off);
 		if (!err)
-			err = port_file_datasync(r->f);
+			err = port_file_datasync(r->w.f);
 		if (err)
 			return err;
-		rep->dropped_bytes += r->size - off;
+		rep->dropped_bytes += r->w.size - off;
 	}
 	for (j = i + 1; j < l->n; j++) {
 		s64 size = wal_file_size(r->dir, l->v[j].name);
@@ -875,7 +840,7 @@ static int wal_damage(struct wal_reader *r, struct lsnfile_list *l, u32 i,
 
 	if (last) {
 		if (off < TDB_WAL_SEG_HDR)
-			found = r->size > TDB_WAL_SEG_HDR;
+			found = r->w.size > TDB_WAL_SEG_HDR;
 		else if ((err = wal_valid_after(r, off, &found)))
 			return err;
 	}
@@ -932,17 +897,16 @@ static int wal_replay_seg(struct wal_reader *r, struct lsnfile_list *l, u32 i,
 	int err;
 
 	r->seg = s;
-	size = port_file_size(r->f);
+	size = port_file_size(r->w.f);
 	if (size < 0)
 		return (int)size;
-	r->size = (u64)size;
-	r->base = 0;
-	r->len = 0;
-	if (r->size < TDB_WAL_SEG_HDR) {
+	r->w.size = (u64)size;
+	tdb_readwin_reset(&r->w);
+	if (r->w.size < TDB_WAL_SEG_HDR) {
 		why = "segment header cut short";
 		goto damage_hdr;
 	}
-	err = wal_read_at(r, 0, TDB_WAL_SEG_HDR, &h);
+	err = tdb_readwin_at(&r->w, 0, TDB_WAL_SEG_HDR, &h);
 	if (err)
 		return err;
 	why = wal_check_seg_header(h, s->lsn, &err);
@@ -964,10 +928,10 @@ static int wal_replay_seg(struct wal_reader *r, struct lsnfile_list *l, u32 i,
 	 */
 	off = TDB_WAL_SEG_HDR;
 	if (from_lsn > s->lsn)
-		off += from_lsn - s->lsn < r->size - TDB_WAL_SEG_HDR ?
+		off += from_lsn - s->lsn < r->w.size - TDB_WAL_SEG_HDR ?
 			       from_lsn - s->lsn :
-			       r->size - TDB_WAL_SEG_HDR;
-	for (; off < r->size; off += TDB_WAL_REC_HDR + v.len) {
+			       r->w.size - TDB_WAL_SEG_HDR;
+	for (; off < r->w.size; off += TDB_WAL_REC_HDR + v.len) {
 		lsn = s->lsn + off - TDB_WAL_SEG_HDR;
 		why = wal_check_rec(r, off, lsn, &v, &err);
 		if (err)
@@ -987,7 +951,7 @@ static int wal_replay_seg(struct wal_reader *r, struct lsnfile_list *l, u32 i,
 			return err;
 		rep->records++;
 	}
-	*end = s->lsn + r->size - TDB_WAL_SEG_HDR;
+	*end = s->lsn + r->w.size - TDB_WAL_SEG_HDR;
 	return 0;
 damage_hdr:
 	err = wal_damage(r, l, i, 0, why, flags, rep);
@@ -1012,8 +976,9 @@ int tdb_wal_replay(const char *dir, u64 from_lsn, unsigned int flags,
 		port_log(PORT_LOG_ERR, "log directory %s: error %d", dir, err);
 		return err;
 	}
-	r.buf = port_alloc(WAL_READ_WINDOW);
-	if (!r.buf) {
+	r.w.buf = port_alloc(WAL_READ_WINDOW);
+	r.w.cap = WAL_READ_WINDOW;
+	if (!r.w.buf) {
 		err = -ENOMEM;
 		goto free_list;
 	}
@@ -1042,7 +1007,7 @@ int tdb_wal_replay(const char *dir, u64 from_lsn, unsigned int flags,
 			break;
 		}
 		first = false;
-		err = port_file_open(dir, s->name, 0, &r.f);
+		err = port_file_open(dir, s->name, 0, &r.w.f);
 		if (err) {
 			port_log(PORT_LOG_ERR, "log %s/%s: open: error %d", dir,
 				 s->name, err);
@@ -1051,8 +1016,8 @@ int tdb_wal_replay(const char *dir, u64 from_lsn, unsigned int flags,
 		rep->segments++;
 		err = wal_replay_seg(&r, &l, i, from_lsn, flags, fn, arg, rep,
 				     &end);
-		port_file_close(r.f);
-		r.f = NULL;
+		port_file_close(r.w.f);
+		r.w.f = NULL;
 		if (err)
 			break;
 	}
@@ -1060,7 +1025,7 @@ int tdb_wal_replay(const char *dir, u64 from_lsn, unsigned int flags,
 		err = 0;
 		rep->end_lsn = end;
 	}
-	port_free(r.buf, WAL_READ_WINDOW);
+	port_free(r.w.buf, WAL_READ_WINDOW);
 free_list:
 	lsnfile_list_free(&l);
 	return err;
