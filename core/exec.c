@@ -652,7 +652,7 @@ static void tdb_rsp_stats_log(struct tdb_exec *x, struct tdb_rsp *r)
 	const struct tdb_log_stats *ls = &x->o->log;
 	struct tdb_wal *wal = x->o->db.wal;
 
-	tdb_rsp_u64(r, TDB_A_LOG_BYTES, READ_ONCE(ls->bytes));
+	tdb_rsp_u64(r, TDB_A_LOG_BYTES, wal ? tdb_wal_disk_bytes(wal) : 0);
 	tdb_rsp_u64(r, TDB_A_LOG_LSN, wal ? tdb_wal_durable_lsn(wal) : 0);
 	tdb_rsp_u64(r, TDB_A_LOG_SYNCS, READ_ONCE(ls->syncs));
 	tdb_rsp_u64(r, TDB_A_LOG_WRITES, READ_ONCE(ls->writes));

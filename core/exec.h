@@ -35,7 +35,6 @@
  * (WRITE_ONCE) and reported by INFO and STATS (READ_ONCE).
  */
 struct tdb_log_stats {
-	u64 bytes;		/* segment bytes on disk */
 	u64 syncs;		/* fdatasyncs since start */
 	u64 writes;		/* records they made durable */
 	u32 sync_rate;		/* syncs in the last whole second */

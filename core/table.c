@@ -564,6 +564,18 @@ static struct tdb_rec *tdb_rec_make(struct tdb_table *t, struct tdb_key *k,
 	return r;
 }
 
+/* Links @r at @slot, in place of @old when it is the same key.  Under wlock. */
+static void tdb_link(struct tdb_table *t, struct tdb_rec **slot,
+		     struct tdb_rec *r, struct tdb_rec *old)
+{
+	if (old) {
+		tdb_index_replace(slot, r);
+		tdb_retire(t, old);
+	} else {
+		tdb_index_insert(&t->index, slot, r);
+	}
+}
+
 int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 		  const void *val, u32 vlen, unsigned int flags)
 {
@@ -614,12 +626,7 @@ int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 		if (err)
 			goto unlock;
 	}
-	if (old) {
-		tdb_index_replace(slot, r);
-		tdb_retire(t, old);
-	} else {
-		tdb_index_insert(&t->index, slot, r);
-	}
+	tdb_link(t, slot, r, old);
 	WRITE_ONCE(t->rec_bytes, t->rec_bytes + delta);
 	port_mutex_unlock(&t->wlock);
 	return 0;
@@ -660,13 +667,9 @@ int tdb_table_load(struct tdb_table *t, const void *key, u32 klen,
 	if (!tdb_index_append(&t->index, r)) {
 		slot = tdb_index_slot(&t->index, &k);
 		old = tdb_rec_matches(*slot, &k) ? *slot : NULL;
-		if (old) {
+		if (old)
 			delta -= (s64)tdb_rec_usable(old);
-			tdb_index_replace(slot, r);
-			tdb_retire(t, old);
-		} else {
-			tdb_index_insert(&t->index, slot, r);
-		}
+		tdb_link(t, slot, r, old);
 	}
 	WRITE_ONCE(t->rec_bytes, t->rec_bytes + delta);
 	port_mutex_unlock(&t->wlock);

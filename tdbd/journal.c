@@ -219,7 +219,6 @@ int journal_recover(const struct tdbd_opts *o)
 	owner.db.wal = wal;
 	WRITE_ONCE(owner.log.ckpt_time, ci.time);
 	WRITE_ONCE(owner.log.ckpt_lsn, ci.start_lsn);
-	WRITE_ONCE(owner.log.bytes, tdb_wal_disk_bytes(wal));
 	j.kept_lsn = ci.start_lsn;
 	log_msg(LOG_INFO,
 		"recovered in %.3f s: %s%s%s%llu tables, %llu records (%.3f s), then %llu log records from LSN %llu to %llu (%.3f s)",
@@ -319,7 +318,6 @@ static int journal_flush(struct tdb_wal *wal, struct log_state *st)
 		WRITE_ONCE(ls->syncs, ls->syncs + 1);
 		WRITE_ONCE(ls->writes, ls->writes + st->group);
 	}
-	WRITE_ONCE(ls->bytes, tdb_wal_disk_bytes(wal));
 	pthread_mutex_lock(&j.lock);
 	pthread_cond_broadcast(&j.progress);
 	pthread_mutex_unlock(&j.lock);
@@ -353,7 +351,7 @@ static void *journal_log_main(void *arg)
 {
 	struct tdb_wal *wal = owner.db.wal;
 	struct log_rates lr = { .second_start = port_time_ns() };
-	u64 last_flush = port_time_ns(), last_try = 0, truncated = 0;
+	u64 last_flush = port_time_ns(), truncated = 0;
 	struct log_state st = { 0 };
 	struct pollfd p = { .fd = j.log_efd, .events = POLLIN };
 	int err = 0;
@@ -370,10 +368,9 @@ static void *journal_log_main(void *arg)
 			truncated = trunc;
 			if (tdb_wal_truncate_before(wal, trunc) < 0)
 				log_msg(LOG_WARN, "removing old log segments failed; will retry after the next checkpoint");
-			WRITE_ONCE(owner.log.bytes, tdb_wal_disk_bytes(wal));
 		}
 		if (err) {
-			due = now - last_try >= JOURNAL_RETRY_MS * 1000000ULL;
+			due = now - last_flush >= JOURNAL_RETRY_MS * 1000000ULL;
 			timeout = JOURNAL_RETRY_MS;
 		} else {
 			due = READ_ONCE(j.want) > durable ||
@@ -388,7 +385,6 @@ static void *journal_log_main(void *arg)
 		if (due) {
 			if (!err && st.group > 1)
 				journal_delay(&st);
-			last_try = now;
 			last_flush = now;
 			err = journal_flush(wal, &st);
 			continue;
