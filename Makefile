@@ -37,6 +37,8 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
 
 LIBTDB_SONAME := libtdb.so.1
+# What libtdb links: programs linking libtdb.a need the same.
+LDLIBS_LIB := -lmnl -ljansson
 PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
 	 $(if $(LIB_SRC),$(O)/libtdb/libtdb.a $(O)/libtdb/$(LIBTDB_SONAME))
 
@@ -72,23 +74,27 @@ $(O)/libtdb/libtdb.a: $(LIB_OBJ)
 	$(AR) rcs $@ $(O)/libtdb/libtdb-all.o
 
 $(O)/libtdb/$(LIBTDB_SONAME): $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(LIBTDB_SONAME) $^ -o $@ -lmnl
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(LIBTDB_SONAME) $^ -o $@ $(LDLIBS_LIB)
 	ln -sf $(LIBTDB_SONAME) $(O)/libtdb/libtdb.so
 
 $(O)/tdbd/tdbd: $(TDBD_OBJ) $(O)/libtdbcore.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_CORE)
 
 $(O)/cli/tdbcli: $(CLI_OBJ) $(O)/libtdb/libtdb.a
-	$(CC) $(LDFLAGS) $^ -o $@ -lmnl -ljansson
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) -lcsv
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libtdbcore.a
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(LDLIBS_CORE)
 
+# Unit tests of libtdb's codecs (tests/unit/test_lib_*.c) link libtdb.
+$(O)/tests/unit/test_lib_%: $(O)/tests/unit/test_lib_%.o $(O)/libtdb/libtdb.a
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(LDLIBS_LIB)
+
 $(O)/tests/integration/%: $(O)/tests/integration/%.o $(O)/libtdb/libtdb.a
-	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lmnl
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(LDLIBS_LIB)
 
 $(O)/bench/%: $(O)/bench/%.o $(O)/libtdbcore.a $(if $(LIB_SRC),$(O)/libtdb/libtdb.a)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_CORE) -lm
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_CORE) $(LDLIBS_LIB) -lm
 
 # The LMDB peer: liblmdb alone (scripts/deps.sh bench installs it).
 $(O)/bench/lmdb_put.o: | deps-bench

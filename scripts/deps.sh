@@ -6,9 +6,9 @@
 #   bench  the peers that the benchmarks compare against
 set -eu
 
-pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev libjansson-dev"
+pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev libjansson-dev libcsv-dev"
 pkgs_test="libcmocka-dev"
-pkgs_bench="liblmdb-dev"
+pkgs_bench="liblmdb-dev ipset nftables util-linux"
 
 want=""
 for group in "$@"; do

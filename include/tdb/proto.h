@@ -175,6 +175,11 @@ enum tdb_cmd {
 	TDB_CMD_SCAN,		/* TABLE [CURSOR] [MAX_RECORDS MAX_BYTES]
 				 * -> RECORD* CURSOR [DONE] */
 	TDB_CMD_STATS,		/* -> owner statistics */
+	TDB_CMD_LOOKUP,		/* TABLE KEY(address) -> KEY(prefix) VALUE */
+	TDB_CMD_LOAD_BEGIN,	/* TABLE [FLAGS] -> TABLE(staging) */
+	TDB_CMD_LOAD,		/* TABLE RECORD* -> [RECORDS] */
+	TDB_CMD_LOAD_COMMIT,	/* TABLE(staging) -> RECORDS */
+	TDB_CMD_LOAD_ABORT,	/* TABLE(staging) */
 	__TDB_CMD_MAX,
 };
 #define TDB_CMD_MAX (__TDB_CMD_MAX - 1)
@@ -214,6 +219,7 @@ enum tdb_attr {
 	TDB_A_LOG_SYNC_RATE,	/* u32: STATS, syncs in the last second */
 	TDB_A_LOG_WRITE_RATE,	/* u32: STATS, writes synced in it */
 	TDB_A_LOG_ERROR,	/* s32: STATS, the log's error, 0: none */
+	TDB_A_SCHEMA,		/* binary: CREATE, INFO: the table's schema */
 	__TDB_A_MAX,
 };
 #define TDB_A_MAX (__TDB_A_MAX - 1)
@@ -222,12 +228,37 @@ enum tdb_attr {
 #define TDB_PUT_CREATE 0x1	/* fail with -EEXIST if the key exists */
 #define TDB_PUT_REPLACE 0x2	/* fail with -ENOENT if it does not */
 
+/* LOAD_BEGIN flags. */
+#define TDB_LOAD_REPLACE 0x1	/* the load replaces the table's records */
+
+/*
+ * Key types.  The owner checks the length of fixed-size keys, and that a
+ * prefix has no bits set past its length (10.1.0.0/8 is refused: send
+ * 10.0.0.0/8).  Byte layouts (addresses in network order):
+ *   u32, u64   4 or 8 bytes, little-endian (the numbers as the host has
+ *              them on x86 and arm64)
+ *   ipv4       4 bytes            ipv6   16 bytes
+ *   cidr4      4 address bytes then the prefix length, 0..32 (5 bytes)
+ *   cidr6      16 address bytes then the prefix length, 0..128 (17 bytes)
+ *   mac        6 bytes
+ * Tables keyed by cidr4 or cidr6 answer LOOKUP: the record whose prefix
+ * is the longest that contains the address (4 or 16 bytes).
+ */
 enum tdb_key_type {
 	TDB_KEY_BYTES,
 	TDB_KEY_STR,
 	TDB_KEY_U32,
 	TDB_KEY_U64,
+	TDB_KEY_IPV4,
+	TDB_KEY_IPV6,
+	TDB_KEY_CIDR4,
+	TDB_KEY_CIDR6,
+	TDB_KEY_MAC,
+	TDB_KEY_TYPE_MAX = TDB_KEY_MAC
 };
+
+/* The most bytes of a table's schema (TDB_A_SCHEMA). */
+#define TDB_SCHEMA_MAX 16384U
 
 /* Zero is the default, async, so that zeroed options ask for no less. */
 enum tdb_durability {

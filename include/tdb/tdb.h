@@ -128,6 +128,13 @@ struct tdb_create_opts {
 	uint32_t mode;		/* permission bits, at most 0777; 0: 0600 */
 	uint32_t key_type;	/* enum tdb_key_type; TDB_KEY_BYTES */
 	uint32_t durability;	/* enum tdb_durability; TDB_DUR_ASYNC */
+	/*
+	 * The table's schema, stored with it so that every client can
+	 * decode its records (tdb/schema.h): up to TDB_SCHEMA_MAX bytes,
+	 * NULL (or schema_len 0) for none.  The owner keeps it as bytes.
+	 */
+	const void *schema;
+	size_t schema_len;
 };
 
 struct tdb_table_info {
@@ -172,6 +179,14 @@ int tdb_info(struct tdb *db, const char *table, struct tdb_table_info *info);
  * message: a few thousand tables at most.
  */
 int tdb_tables(struct tdb *db, struct tdb_table_info **list);
+
+/*
+ * The schema stored with @table, in a malloc'd buffer the caller frees,
+ * NUL-terminated (*@len excludes the NUL): 0 with *@schema NULL and *@len
+ * 0 when the table has none, or -ENOENT, -EACCES (needs read access).
+ */
+int tdb_table_schema(struct tdb *db, const char *table, char **schema,
+		     size_t *len);
 
 struct tdb_stats {
 	uint64_t requests;	/* served since the owner started */
@@ -236,6 +251,75 @@ int tdb_put(struct tdb *db, const char *table, const void *key, size_t klen,
 int tdb_del(struct tdb *db, const char *table, const void *key, size_t klen);
 
 /*
+ * Longest-prefix match on a table keyed by cidr4 or cidr6: finds the
+ * record whose prefix is the longest containing @addr (4 bytes for cidr4,
+ * 16 for cidr6, network order), copies its key (5 or 17 bytes: see
+ * enum tdb_key_type) into @prefix, which holds 17 bytes, and its value as
+ * tdb_get() does.  0, -ENOENT (no such table, or no prefix matches),
+ * -EINVAL (the table is not a prefix table, or @alen is wrong), -EACCES.
+ */
+int tdb_lookup(struct tdb *db, const char *table, const void *addr,
+	       size_t alen, void *prefix, size_t *plen, void *buf, size_t cap,
+	       size_t *vlen);
+
+/*
+ * Bulk load.  Streams records into a table in full frames of many records
+ * each, with no round trip per frame, into a staging table that the owner
+ * keeps for this connection; tdb_load_commit() then makes the load take
+ * effect in one step:
+ *
+ *   TDB_LOAD_REPLACE   the staging table replaces the table: readers see
+ *                      the old records or the new ones, never a mix.
+ *   0                  the records are upserted into the table under its
+ *                      write lock (readers may see the merge under way;
+ *                      writers wait for it).
+ *
+ * Until the commit nothing is visible; tdb_load_abort(), a failed load, a
+ * closed connection or a crashed client drop the staging table and leave
+ * the table as it was.  A commit is durable as the table's class says
+ * (sync: on disk when it returns), with one log sync for the whole load.
+ * The staging table counts against the table's quota as a table of its
+ * own; an upsert commit first checks that the table's quota holds both.
+ */
+struct tdb_load;
+
+/*
+ * Starts a load into @table, which must exist and be writable by this
+ * uid.  0 with *@out set, or -errno (-ENOENT, -EACCES, -EINVAL for bad
+ * flags).  A connection may run several loads, and other calls between
+ * their puts.
+ */
+int tdb_load_begin(struct tdb *db, const char *table, unsigned int flags,
+		   struct tdb_load **out);
+/*
+ * Queues one record (checked as tdb_put() checks it, and against the
+ * table's key type: a prefix with host bits set, or a fixed-size key of
+ * the wrong length, is -EINVAL).  Frames go out as they fill; the owner's
+ * answers are collected on the way.  0, or the load's first error, which
+ * is then sticky: the load can only be aborted.
+ */
+int tdb_load_put(struct tdb_load *ld, const void *key, size_t klen,
+		 const void *val, size_t vlen);
+/*
+ * The index (0 for the first record put) of the record the owner refused,
+ * once tdb_load_put() or tdb_load_commit() returned its error; -1 when the
+ * error did not concern one record.
+ */
+int64_t tdb_load_failed_record(const struct tdb_load *ld);
+/* Records queued so far. */
+uint64_t tdb_load_count(const struct tdb_load *ld);
+/*
+ * Sends what is queued, waits for every answer and commits.  0 with
+ * *@records (may be NULL) the table's record count after the commit, or
+ * -errno (the first error of the load; nothing changed).  On success
+ * @ld is freed; on failure it stays, so that tdb_load_failed_record()
+ * can tell which record failed, until tdb_load_abort() frees it.
+ */
+int tdb_load_commit(struct tdb_load *ld, uint64_t *records);
+/* Drops the staging table (when the connection still works) and frees. */
+void tdb_load_abort(struct tdb_load *ld);
+
+/*
  * Scans.  A scan returns every record of the table that exists for its
  * whole duration exactly once, in no particular order, while others write;
  * records written meanwhile may or may not appear.  Records travel in
@@ -293,10 +377,13 @@ struct tdb_batch;
 
 struct tdb_completion {
 	int status;		/* 0 or -errno */
-	unsigned int op;	/* TDB_CMD_GET, TDB_CMD_PUT or TDB_CMD_DEL */
+	unsigned int op;	/* TDB_CMD_GET, PUT, DEL or LOOKUP */
 	void *user;		/* as queued */
-	const void *val;	/* GET: the value, valid until the next reap */
+	const void *val;	/* GET, LOOKUP: the value, valid until the
+				 * next reap */
 	size_t vlen;
+	const void *key;	/* LOOKUP: the matching prefix, as valid */
+	size_t klen;
 };
 
 /*
@@ -319,6 +406,10 @@ int tdb_batch_put(struct tdb_batch *b, const char *table, const void *key,
 		  unsigned int flags, void *user);
 int tdb_batch_del(struct tdb_batch *b, const char *table, const void *key,
 		  size_t klen, void *user);
+
+/* As tdb_lookup(): the completion carries the prefix and its value. */
+int tdb_batch_lookup(struct tdb_batch *b, const char *table,
+		     const void *addr, size_t alen, void *user);
 
 /* Sends everything queued.  0 or -errno. */
 int tdb_batch_submit(struct tdb_batch *b);
