@@ -125,9 +125,9 @@ static int ckpt_reserve(struct ckpt_writer *w, u32 n, u8 **p)
 	return 0;
 }
 
-static int ckpt_put_table(struct ckpt_writer *w, struct tdb_table *t)
+static int ckpt_put_table(struct ckpt_writer *w, struct tdb_table *t,
+			  const char *name)
 {
-	const char *name = tdb_table_name(t);
 	u32 nlen = (u32)strlen(name);
 	struct tdb_table_stats st;
 	struct tdb_table_opts o;
@@ -138,7 +138,7 @@ static int ckpt_put_table(struct ckpt_writer *w, struct tdb_table *t)
 	tdb_table_opts(t, &o);
 	tdb_table_stats(t, &st);
 	tdb_table_hash_key(t, &hk);
-	err = ckpt_reserve(w, TDB_CKPT_TABLE_FIXED + nlen, &p);
+	err = ckpt_reserve(w, TDB_CKPT_TABLE_FIXED + nlen + o.schema_len, &p);
 	if (err)
 		return err;
 	p[0] = TDB_CKPT_TABLE;
@@ -155,6 +155,10 @@ static int ckpt_put_table(struct ckpt_writer *w, struct tdb_table *t)
 	/* So that the load can append: see tdb_table_create_keyed(). */
 	put_le64(p + 36, hk.k[0]);
 	put_le64(p + 44, hk.k[1]);
+	put_le32(p + 52, o.flags);
+	put_le16(p + 56, (u16)o.schema_len);
+	if (o.schema_len)
+		memcpy(p + 58, o.schema, o.schema_len);
 	w->tables++;
 	return 0;
 }
@@ -184,13 +188,14 @@ static int ckpt_put_rec(void *arg, const struct tdb_rec *r)
 }
 
 /* Writes one table: its TABLE entry, then every record a scan finds. */
-static int ckpt_write_table(struct ckpt_writer *w, struct tdb_table *t)
+static int ckpt_write_table(struct ckpt_writer *w, struct tdb_table *t,
+			    const char *name)
 {
 	int ret;
 
 	/* Writes logged before the start LSN are now visible to the scan. */
 	tdb_table_quiesce(t);
-	ret = ckpt_put_table(w, t);
+	ret = ckpt_put_table(w, t, name);
 	if (ret)
 		return ret;
 	tdb_cursor_init(&w->cursor);
@@ -218,9 +223,18 @@ static int ckpt_put_end(struct ckpt_writer *w)
 	return ckpt_flush(w);
 }
 
-/* The tables to write, held so that they outlive the listing's RCU. */
+/*
+ * The tables to write, held so that they outlive the listing, with the
+ * names they had then: a bulk load's commit renames its staging table
+ * while the checkpoint runs, and the file must hold one registry's names.
+ */
+struct ckpt_table {
+	struct tdb_table *t;
+	char name[TDB_NAME_MAX];
+};
+
 struct ckpt_tables {
-	struct tdb_table **v;
+	struct ckpt_table *v;
 	u32 n, cap;
 };
 
@@ -234,25 +248,26 @@ static int ckpt_hold_table(void *arg, struct tdb_table *t)
 	if (o.durability == TDB_DUR_MEMORY)
 		return 0;
 	/*
-	 * A name twice would make the checkpoint unloadable.  The registry
-	 * unlinks a table before it links another of the same name, so one
-	 * walk should never meet both; should a change that links first
-	 * ever make it, the first met (the newest) is kept.
+	 * A name twice would make the checkpoint unloadable.  The walk runs
+	 * under the registry lock, which holds one table per name; should
+	 * that ever change, the first met (the newest) is kept.
 	 */
 	for (i = 0; i < l->n; i++)
-		if (!strcmp(tdb_table_name(l->v[i]), tdb_table_name(t)))
+		if (!strcmp(l->v[i].name, tdb_table_name(t)))
 			return 0;
 	if (l->n == l->cap)
 		return 1;
 	tdb_table_hold(t);
-	l->v[l->n++] = t;
+	l->v[l->n].t = t;
+	strcpy(l->v[l->n].name, tdb_table_name(t));
+	l->n++;
 	return 0;
 }
 
 static void ckpt_release_tables(struct ckpt_tables *l)
 {
 	while (l->n)
-		tdb_table_release(l->v[--l->n]);
+		tdb_table_release(l->v[--l->n].t);
 	port_free(l->v, l->cap * sizeof(*l->v));
 	l->v = NULL;
 	l->cap = 0;
@@ -273,7 +288,7 @@ static int ckpt_hold_tables(struct tdb_db *db, struct ckpt_tables *l)
 			return -ENOMEM;
 		l->n = 0;
 		l->cap = cap;
-		if (!tdb_db_for_each(db, ckpt_hold_table, l))
+		if (!tdb_db_snapshot(db, ckpt_hold_table, l))
 			return 0;
 		ckpt_release_tables(l);
 		cap *= 2;
@@ -306,7 +321,7 @@ static int ckpt_write_file(struct ckpt_writer *w, struct tdb_db *db,
 		return err;
 	*why = "write";
 	for (i = 0; i < l.n && !err; i++)
-		err = ckpt_write_table(w, l.v[i]);
+		err = ckpt_write_table(w, l.v[i].t, l.v[i].name);
 	ckpt_release_tables(&l);
 	if (!err)
 		err = ckpt_put_end(w);
@@ -447,7 +462,10 @@ static int ckpt_load_table(struct ckpt_loader *ld, const u8 *p, u32 nlen)
 	o.mode = get_le32(p + 16);
 	o.key_type = get_le32(p + 20);
 	o.durability = get_le32(p + 24);
-	if (o.key_type > TDB_KEY_U64 || o.durability > TDB_DUR_MAX) {
+	o.flags = get_le32(p + 52);
+	o.schema_len = get_le16(p + 56);
+	o.schema = p + 58;
+	if (!tdb_table_opts_valid(&o)) {
 		ld->why = "bad table options";
 		return -EBADMSG;
 	}
@@ -530,7 +548,9 @@ static int ckpt_load_block(struct ckpt_loader *ld, const u8 *p, u32 len,
 			break;
 		case TDB_CKPT_TABLE:
 			if (rem < TDB_CKPT_TABLE_FIXED ||
-			    TDB_CKPT_TABLE_FIXED + p[1] > rem) {
+			    TDB_CKPT_TABLE_FIXED + p[1] > rem ||
+			    TDB_CKPT_TABLE_FIXED + p[1] +
+					    get_le16(p + p[1] + 58) > rem) {
 				ld->why = "table entry cut short";
 				goto bad;
 			}
@@ -539,7 +559,7 @@ static int ckpt_load_block(struct ckpt_loader *ld, const u8 *p, u32 len,
 				goto bad;
 			if (err)
 				return err;
-			p += TDB_CKPT_TABLE_FIXED + p[1];
+			p += TDB_CKPT_TABLE_FIXED + p[1] + get_le16(p + p[1] + 58);
 			break;
 		case TDB_CKPT_END:
 			if (rem < TDB_CKPT_END_LEN) {

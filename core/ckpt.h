@@ -46,7 +46,7 @@
  *
  *	TABLE	u8 1, u8 nlen, name, u64 quota, u32 uid, u32 gid,
  *		u32 mode, u32 key_type, u32 durability, u64 records,
- *		u8 hash_key[16]
+ *		u8 hash_key[16], u32 flags, u16 slen, schema
  *		(the name without its NUL, 1..TDB_NAME_MAX - 1 bytes;
  *		records: how many the table held when its scan began, a
  *		hint for sizing the index, not checked but capped, over
@@ -55,7 +55,9 @@
  *		then k[1], all zero when not saved; a loader that builds
  *		the index with the same key receives the records in index
  *		order and can append them instead of inserting them.  Both
- *		are advisory: a loader may ignore them.  Whoever reads the
+ *		are advisory: a loader may ignore them.  flags and the
+ *		schema (slen 0..TDB_SCHEMA_MAX bytes) as struct
+ *		tdb_table_opts has them.  Whoever reads the
  *		file learns the key: see tdb_table_create_keyed() in
  *		table.h for what that costs.)
  *	RECORD	u8 2, u16 klen, u32 vlen, key, value
@@ -105,11 +107,11 @@
 #include "table.h"	/* struct tdb_db, TDB_NAME_MAX, TDB_KEY_MAX... */
 
 #define TDB_CKPT_MAGIC 0x43424454U	/* "TDBC" read as a little-endian u32 */
-#define TDB_CKPT_VERSION 1U
+#define TDB_CKPT_VERSION 2U
 #define TDB_CKPT_HDR 32U
 #define TDB_CKPT_BLOCK_HDR 16U
 /* Entry bytes before the name, key or value. */
-#define TDB_CKPT_TABLE_FIXED 54U	/* all but the name */
+#define TDB_CKPT_TABLE_FIXED 60U	/* all but the name and schema */
 #define TDB_CKPT_REC_FIXED 7U		/* type, klen, vlen */
 #define TDB_CKPT_END_LEN 17U
 /* The payload a writer fills a block to. */

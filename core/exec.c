@@ -30,69 +30,8 @@
  *    but always at least one record when any is left, so a scan always
  *    progresses (a 1 MiB record comes alone).
  */
-#include "exec.h"
-
-#define TDB_GENL_HDRLEN NLA_ALIGN(sizeof(struct tdb_genlhdr))
-#define TDB_MSG_HDRLEN (NLMSG_HDRLEN + TDB_GENL_HDRLEN)
-/* Where a response's TDB_A_STATUS payload sits. */
-#define TDB_STATUS_OFF (TDB_MSG_HDRLEN + NLA_HDRLEN)
-/* What the first reserve() of a response asks for. */
-#define TDB_RSP_MIN 256U
-/* GETs looked up together. */
-#define TDB_GET_RUN 64U
-/* The most a nest (any attribute) can hold: nla_len is 16 bits. */
-#define TDB_NEST_MAX 65535U
-
-#define TDB_PERM_R 4U
-#define TDB_PERM_W 2U
-#define TDB_PERM_OWNER 8U	/* the owner uid or root */
-
-/* A response being written. */
-struct tdb_rsp {
-	struct tdb_out *out;
-	u8 *buf;
-	size_t len;		/* bytes written */
-	size_t cap;		/* bytes reserved */
-	u64 lsn;		/* answer once the log is durable up to it */
-	bool nomem;		/* an extension failed: ends as -ENOMEM */
-};
-
-/* One request, parsed. */
-struct tdb_req {
-	const struct nlmsghdr *nlh;
-	u8 cmd;
-	const struct nlattr *tb[TDB_A_MAX + 1];
-	const char *table;
-	const u8 *key;
-	u32 klen;
-};
-
-/* State of one tdb_exec_batch() call. */
-struct tdb_exec {
-	struct tdb_owner *o;
-	const struct tdb_cred *cred;
-	struct tdb_out *out;
-	long nreq;
-	/* The table of the current run of requests, held. */
-	struct tdb_table *t;
-	const char *tname;
-	struct tdb_table_opts topts;
-	u32 tperm;
-	bool wrote;
-	bool nomem;			/* a response could not be started */
-	struct tdb_cursor cursor;	/* SCAN's (on the caller's stack for now:
-					 * tdb.ko will want it elsewhere) */
-};
-
-struct tdb_cmd_desc {
-	/* Runs the request at @off, and maybe more; returns the next offset. */
-	size_t (*run)(struct tdb_exec *x, u8 *batch, size_t off, size_t len);
-	/* Or, for single requests: the handler proper. */
-	int (*fn)(struct tdb_exec *x, struct tdb_req *rq, struct tdb_rsp *r);
-	u8 need_table : 1;	/* resolve TDB_A_TABLE and hold the table */
-	u8 need_key : 1;	/* TDB_A_KEY, 1..TDB_KEY_MAX bytes */
-	u8 perm;		/* TDB_PERM_* needed on the table */
-};
+#include "exec_int.h"
+#include "keytype.h"
 
 static const struct tdb_cmd_desc tdb_cmds[__TDB_CMD_MAX];
 
@@ -108,7 +47,7 @@ static const char *const tdb_attr_names[TDB_A_MAX + 1] = {
 	[TDB_A_RECORDS] = "RECORDS",	   [TDB_A_MEM_BYTES] = "MEM_BYTES",
 	[TDB_A_TABLE_ENTRY] = "TABLE_ENTRY", [TDB_A_CONNECTIONS] = "CONNECTIONS",
 	[TDB_A_TABLES] = "TABLES",	   [TDB_A_REQUESTS] = "REQUESTS",
-	[TDB_A_MESSAGE] = "MESSAGE",
+	[TDB_A_MESSAGE] = "MESSAGE",	   [TDB_A_SCHEMA] = "SCHEMA",
 };
 
 /* What requests may carry; anything else is ignored. */
@@ -126,9 +65,13 @@ static const struct port_attr_policy tdb_req_policy[TDB_A_MAX + 1] = {
 	[TDB_A_MODE] = { .kind = PORT_ATTR_U32 },
 	[TDB_A_KEY_TYPE] = { .kind = PORT_ATTR_U32 },
 	[TDB_A_DURABILITY] = { .kind = PORT_ATTR_U32 },
+	[TDB_A_SCHEMA] = { .kind = PORT_ATTR_BINARY,
+			   .max_len = TDB_SCHEMA_MAX },
+	/* LOAD's records: exec_load.c checks each. */
+	[TDB_A_RECORD] = { .kind = PORT_ATTR_BINARY, .multi = true },
 };
 
-static u32 tdb_get_u32(const struct nlattr *a)
+u32 tdb_get_u32(const struct nlattr *a)
 {
 	u32 v;
 
@@ -136,7 +79,7 @@ static u32 tdb_get_u32(const struct nlattr *a)
 	return v;
 }
 
-static u64 tdb_get_u64(const struct nlattr *a)
+u64 tdb_get_u64(const struct nlattr *a)
 {
 	u64 v;
 
@@ -171,7 +114,7 @@ static bool tdb_rsp_room(struct tdb_rsp *r, size_t n)
 }
 
 /* Appends an attribute of @len payload bytes; returns its payload or NULL. */
-static void *tdb_rsp_attr(struct tdb_rsp *r, u16 type, size_t len)
+void *tdb_rsp_attr(struct tdb_rsp *r, u16 type, size_t len)
 {
 	size_t total = NLA_HDRLEN + NLA_ALIGN(len);
 	struct nlattr *a;
@@ -187,7 +130,7 @@ static void *tdb_rsp_attr(struct tdb_rsp *r, u16 type, size_t len)
 	return (u8 *)a + NLA_HDRLEN;
 }
 
-static void tdb_rsp_put(struct tdb_rsp *r, u16 type, const void *data,
+void tdb_rsp_put(struct tdb_rsp *r, u16 type, const void *data,
 			size_t len)
 {
 	void *p = tdb_rsp_attr(r, type, len);
@@ -196,17 +139,17 @@ static void tdb_rsp_put(struct tdb_rsp *r, u16 type, const void *data,
 		memcpy(p, data, len);
 }
 
-static void tdb_rsp_u32(struct tdb_rsp *r, u16 type, u32 v)
+void tdb_rsp_u32(struct tdb_rsp *r, u16 type, u32 v)
 {
 	tdb_rsp_put(r, type, &v, sizeof(v));
 }
 
-static void tdb_rsp_u64(struct tdb_rsp *r, u16 type, u64 v)
+void tdb_rsp_u64(struct tdb_rsp *r, u16 type, u64 v)
 {
 	tdb_rsp_put(r, type, &v, sizeof(v));
 }
 
-static void tdb_rsp_str(struct tdb_rsp *r, u16 type, const char *s)
+void tdb_rsp_str(struct tdb_rsp *r, u16 type, const char *s)
 {
 	tdb_rsp_put(r, type, s, strlen(s) + 1);
 }
@@ -226,7 +169,7 @@ static void tdb_rsp_str2(struct tdb_rsp *r, u16 type, const char *a,
 }
 
 /* Opens a nest; returns its offset for tdb_rsp_nest_end(). */
-static size_t tdb_rsp_nest_start(struct tdb_rsp *r, u16 type)
+size_t tdb_rsp_nest_start(struct tdb_rsp *r, u16 type)
 {
 	size_t off = r->len;
 
@@ -234,7 +177,7 @@ static size_t tdb_rsp_nest_start(struct tdb_rsp *r, u16 type)
 	return off;
 }
 
-static void tdb_rsp_nest_end(struct tdb_rsp *r, size_t off)
+void tdb_rsp_nest_end(struct tdb_rsp *r, size_t off)
 {
 	struct nlattr *a;
 
@@ -245,7 +188,7 @@ static void tdb_rsp_nest_end(struct tdb_rsp *r, size_t off)
 }
 
 /* A value as TDB_VALUE_CHUNK-sized VALUE attributes (one if empty). */
-static void tdb_rsp_value(struct tdb_rsp *r, const u8 *val, u32 vlen)
+void tdb_rsp_value(struct tdb_rsp *r, const u8 *val, u32 vlen)
 {
 	do {
 		u32 n = vlen < TDB_VALUE_CHUNK ? vlen : TDB_VALUE_CHUNK;
@@ -260,7 +203,7 @@ static void tdb_rsp_value(struct tdb_rsp *r, const u8 *val, u32 vlen)
  * Starts the response to @nlh with status 0.  -ENOMEM when the sink has
  * no room at all, in which case no response can be written.
  */
-static int tdb_rsp_begin(struct tdb_rsp *r, struct tdb_out *out,
+int tdb_rsp_begin(struct tdb_rsp *r, struct tdb_out *out,
 			 const struct nlmsghdr *req)
 {
 	struct nlmsghdr *nlh;
@@ -294,7 +237,7 @@ static int tdb_rsp_begin(struct tdb_rsp *r, struct tdb_out *out,
 }
 
 /* Drops the payload written so far and sets status @err. */
-static void tdb_rsp_error(struct tdb_rsp *r, int err, const char *why)
+void tdb_rsp_error(struct tdb_rsp *r, int err, const char *why)
 {
 	s32 st = err;
 
@@ -312,7 +255,7 @@ void tdb_exec_set_status(void *msg, int err)
 	memcpy((u8 *)msg + TDB_STATUS_OFF, &st, sizeof(st));
 }
 
-static void tdb_rsp_end(struct tdb_rsp *r)
+void tdb_rsp_end(struct tdb_rsp *r)
 {
 	if (r->nomem)
 		tdb_rsp_error(r, -ENOMEM, "out of memory for the response");
@@ -328,7 +271,7 @@ static void tdb_rsp_end(struct tdb_rsp *r)
  * table appear should not see it vanish in a crash.  Waiting for
  * everything appended so far covers the change just logged.
  */
-static void tdb_rsp_wait_log(struct tdb_exec *x, struct tdb_rsp *r)
+void tdb_rsp_wait_log(struct tdb_exec *x, struct tdb_rsp *r)
 {
 	struct tdb_wal *wal = x->o->db.wal;
 
@@ -340,14 +283,14 @@ static void tdb_rsp_wait_log(struct tdb_exec *x, struct tdb_rsp *r)
  * A write to a sync table is answered once the log is durable past the
  * table's last logged write, which is at or past this one's.
  */
-static void tdb_rsp_wait_write(struct tdb_exec *x, struct tdb_rsp *r)
+void tdb_rsp_wait_write(struct tdb_exec *x, struct tdb_rsp *r)
 {
 	if (x->topts.durability == TDB_DUR_SYNC)
 		r->lsn = tdb_table_log_lsn(x->t);
 }
 
 /* The TDB_PERM_* bits @cred has on a table with @opts. */
-static u32 tdb_perm(const struct tdb_cred *cred,
+u32 tdb_perm(const struct tdb_cred *cred,
 		    const struct tdb_table_opts *opts)
 {
 	if (cred->uid == 0)
@@ -360,7 +303,7 @@ static u32 tdb_perm(const struct tdb_cred *cred,
 }
 
 /* Lets go of the held table, flushing its retired records if written. */
-static void tdb_exec_release(struct tdb_exec *x)
+void tdb_exec_release(struct tdb_exec *x)
 {
 	if (!x->t)
 		return;
@@ -376,7 +319,7 @@ static void tdb_exec_release(struct tdb_exec *x)
  * The table called @name, held for the current run of requests, with
  * x->tperm set; NULL when there is none.
  */
-static struct tdb_table *tdb_exec_table(struct tdb_exec *x, const char *name)
+struct tdb_table *tdb_exec_table(struct tdb_exec *x, const char *name)
 {
 	struct tdb_table *t;
 
@@ -404,7 +347,7 @@ static struct tdb_table *tdb_exec_table(struct tdb_exec *x, const char *name)
  * with *@what and *@why naming the problem (the message is their
  * concatenation).
  */
-static int tdb_req_parse(struct tdb_req *rq, const struct nlmsghdr *nlh,
+int tdb_req_parse(struct tdb_req *rq, const struct nlmsghdr *nlh,
 			 const char **what, const char **why)
 {
 	const struct tdb_cmd_desc *d;
@@ -460,10 +403,17 @@ static int tdb_req_parse(struct tdb_req *rq, const struct nlmsghdr *nlh,
  * Resolves the table of @rq and checks access.  0, or -errno with the
  * reason in *@why.
  */
-static int tdb_req_table(struct tdb_exec *x, const char *table, u32 perm,
+int tdb_req_table(struct tdb_exec *x, const char *table, u32 perm,
 			 const char **why)
 {
-	if (!tdb_exec_table(x, table)) {
+	/*
+	 * A staging table is its load's alone: others do not see it, and
+	 * its own session only writes it (its prefix index is built for no
+	 * reader: see tdb_lpm_init_private()).
+	 */
+	if (!tdb_exec_table(x, table) ||
+	    (x->topts.flags & TDB_TABLE_STAGING &&
+	     (perm != TDB_PERM_W || !tdb_session_owns(x->sess, table)))) {
 		*why = "no such table";
 		return -ENOENT;
 	}
@@ -503,7 +453,7 @@ static int tdb_do_create(struct tdb_exec *x, struct tdb_req *rq,
 	}
 	if (tb[TDB_A_KEY_TYPE]) {
 		opts.key_type = tdb_get_u32(tb[TDB_A_KEY_TYPE]);
-		if (opts.key_type > TDB_KEY_U64) {
+		if (opts.key_type > TDB_KEY_TYPE_MAX) {
 			tdb_rsp_error(r, -EINVAL, "unknown KEY_TYPE");
 			return 0;
 		}
@@ -514,6 +464,10 @@ static int tdb_do_create(struct tdb_exec *x, struct tdb_req *rq,
 			tdb_rsp_error(r, -EINVAL, "unknown DURABILITY");
 			return 0;
 		}
+	}
+	if (tb[TDB_A_SCHEMA]) {
+		opts.schema = nla_data(tb[TDB_A_SCHEMA]);
+		opts.schema_len = nla_len(tb[TDB_A_SCHEMA]);
 	}
 	err = tdb_table_create(&x->o->db, rq->table, &opts);
 	if (!err && opts.durability != TDB_DUR_MEMORY)
@@ -599,6 +553,9 @@ static int tdb_do_info(struct tdb_exec *x, struct tdb_req *rq,
 {
 	tdb_rsp_table_info(r, x->t);
 	tdb_rsp_ckpt(x, r);
+	if (x->topts.schema_len)
+		tdb_rsp_put(r, TDB_A_SCHEMA, x->topts.schema,
+			    x->topts.schema_len);
 	return 0;
 }
 
@@ -614,7 +571,9 @@ static int tdb_list_one(void *arg, struct tdb_table *t)
 	size_t nest;
 
 	tdb_table_opts(t, &opts);
-	if (!(tdb_perm(lc->x->cred, &opts) & TDB_PERM_R))
+	/* Staging tables are a load's insides, not tables of their own. */
+	if (!(tdb_perm(lc->x->cred, &opts) & TDB_PERM_R) ||
+	    opts.flags & TDB_TABLE_STAGING)
 		return 0;
 	nest = tdb_rsp_nest_start(lc->r, TDB_A_TABLE_ENTRY);
 	tdb_rsp_table_info(lc->r, t);
@@ -640,10 +599,13 @@ static int tdb_stats_one(void *arg, struct tdb_table *t)
 {
 	struct tdb_stats_ctx *sc = arg;
 	struct tdb_table_stats st;
+	struct tdb_table_opts opts;
 
 	tdb_table_stats(t, &st);
+	tdb_table_opts(t, &opts);
 	sc->mem += st.mem_bytes;
-	sc->tables++;
+	if (!(opts.flags & TDB_TABLE_STAGING))
+		sc->tables++;
 	return 0;
 }
 
@@ -687,7 +649,7 @@ static int tdb_do_stats(struct tdb_exec *x, struct tdb_req *rq,
  * The value of a PUT: its VALUE chunks, which must stand in a row, joined
  * in place.  0 or -errno with *@why.
  */
-static int tdb_req_value(struct tdb_req *rq, const u8 **val, u32 *vlen,
+int tdb_req_value(struct tdb_req *rq, const u8 **val, u32 *vlen,
 			 const char **why)
 {
 	const struct nlattr *first = rq->tb[TDB_A_VALUE], *a;
@@ -766,6 +728,9 @@ static int tdb_do_put(struct tdb_exec *x, struct tdb_req *rq,
 		why = "bad FLAGS";
 		goto fail;
 	}
+	err = tdb_keytype_check(x->topts.key_type, rq->key, rq->klen, &why);
+	if (err)
+		goto fail;
 	x->wrote = true;
 	err = tdb_table_put(x->t, rq->key, rq->klen, val, vlen, flags);
 	switch (err) {
@@ -802,12 +767,16 @@ fail:
 static int tdb_do_del(struct tdb_exec *x, struct tdb_req *rq,
 		      struct tdb_rsp *r)
 {
+	const char *why = NULL;
 	int err;
 
-	x->wrote = true;
-	err = tdb_table_delete(x->t, rq->key, rq->klen);
+	err = tdb_keytype_check(x->topts.key_type, rq->key, rq->klen, &why);
+	if (!err) {
+		x->wrote = true;
+		err = tdb_table_delete(x->t, rq->key, rq->klen);
+	}
 	if (err)
-		tdb_rsp_error(r, err, NULL);
+		tdb_rsp_error(r, err, why);
 	else
 		tdb_rsp_wait_write(x, r);
 	return 0;
@@ -824,7 +793,7 @@ struct tdb_scan_ctx {
  * Writes one record: a RECORD nest with KEY and VALUE, and, when the
  * value does not fit one nest, more RECORD nests with VALUE alone.
  */
-static void tdb_rsp_record(struct tdb_rsp *r, const struct tdb_rec *rec)
+void tdb_rsp_record(struct tdb_rsp *r, const struct tdb_rec *rec)
 {
 	u32 klen = tdb_rec_klen(rec), vlen = tdb_rec_vlen(rec);
 	const u8 *val = tdb_rec_val(rec);
@@ -958,7 +927,7 @@ static size_t tdb_run_one(struct tdb_exec *x, u8 *batch, size_t off,
 	return off + NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
-/* A GET of a run, parsed. */
+/* A GET or LOOKUP of a run, parsed. */
 struct tdb_get_slot {
 	const struct nlmsghdr *nlh;
 	int err;
@@ -967,14 +936,43 @@ struct tdb_get_slot {
 };
 
 /*
- * Runs consecutive GETs of one table, starting with the one at @off: up
- * to TDB_GET_RUN are parsed, looked up together under one RCU read-side
- * section, and answered in order.  Returns the offset after the last one
+ * Checks the addresses of a run of LOOKUPs against the table's key type,
+ * turning a bad one into its slot's error.
+ */
+static void tdb_lookup_check(struct tdb_exec *x, struct tdb_get_slot *slot,
+			     unsigned int n, const u32 *klens)
+{
+	u32 type = x->topts.key_type, alen = tdb_keytype_addr_len(type);
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct tdb_get_slot *s = &slot[i];
+
+		if (s->err)
+			continue;
+		s->what = "KEY";
+		if (!tdb_keytype_is_prefix(type)) {
+			s->err = -EINVAL;
+			s->what = "";
+			s->why = "LOOKUP needs a table keyed by cidr4 or cidr6";
+		} else if (klens[s->key] != alen) {
+			s->err = -EINVAL;
+			s->why = alen == 4 ? "a cidr4 table looks up 4-byte addresses" :
+					     "a cidr6 table looks up 16-byte addresses";
+		}
+	}
+}
+
+/*
+ * Runs consecutive GETs (or LOOKUPs) of one table, starting with the one
+ * at @off: up to TDB_GET_RUN are parsed, looked up together under one RCU
+ * read-side section, and answered in order; a LOOKUP's answer carries the
+ * matching prefix as its KEY.  Returns the offset after the last one
  * answered, which is @off when the sink stopped the run at once or had no
  * room for a response (x->nomem then tells which).
  */
-static size_t tdb_run_get(struct tdb_exec *x, u8 *batch, size_t off,
-			  size_t len)
+static size_t tdb_run_reads(struct tdb_exec *x, u8 *batch, size_t off,
+			    size_t len)
 {
 	struct tdb_get_slot slot[TDB_GET_RUN];
 	const void *keys[TDB_GET_RUN];
@@ -982,18 +980,19 @@ static size_t tdb_run_get(struct tdb_exec *x, u8 *batch, size_t off,
 	const struct tdb_rec *found[TDB_GET_RUN];
 	const char *table = NULL, *why = NULL;
 	unsigned int n = 0, nkeys = 0, i;
+	u8 cmd = tdb_genl((const struct nlmsghdr *)(batch + off))->cmd;
 	size_t next = off;
 	struct tdb_req rq;
 	struct tdb_rsp r;
 	int terr = 0;
 
-	/* Gather the run: GETs of the first GET's table, or malformed. */
+	/* Gather the run: requests of the first one's table, or malformed. */
 	while (n < TDB_GET_RUN && next < len) {
 		const struct nlmsghdr *nlh =
 			(const struct nlmsghdr *)(batch + next);
 		struct tdb_get_slot *s = &slot[n];
 
-		if (tdb_genl(nlh)->cmd != TDB_CMD_GET)
+		if (tdb_genl(nlh)->cmd != cmd)
 			break;
 		s->err = tdb_req_parse(&rq, nlh, &s->what, &s->why);
 		if (!s->err) {
@@ -1012,9 +1011,14 @@ static size_t tdb_run_get(struct tdb_exec *x, u8 *batch, size_t off,
 
 	if (table)
 		terr = tdb_req_table(x, table, TDB_PERM_R, &why);
+	if (!terr && cmd == TDB_CMD_LOOKUP)
+		tdb_lookup_check(x, slot, n, klens);
 	rcu_read_lock();
-	if (nkeys && !terr)
+	if (nkeys && !terr && cmd == TDB_CMD_GET)
 		tdb_table_lookup_batch(x->t, nkeys, keys, klens, found);
+	else if (nkeys && !terr)
+		tdb_table_match_batch(x->t, nkeys, (const u8 *const *)keys,
+				      found);
 
 	next = off;
 	for (i = 0; i < n; i++) {
@@ -1034,6 +1038,9 @@ static size_t tdb_run_get(struct tdb_exec *x, u8 *batch, size_t off,
 			tdb_rsp_error(&r, terr, why);
 		} else {
 			rec = found[s->key];
+			if (rec && cmd == TDB_CMD_LOOKUP)
+				tdb_rsp_put(&r, TDB_A_KEY, tdb_rec_key(rec),
+					    tdb_rec_klen(rec));
 			if (rec)
 				tdb_rsp_value(&r, tdb_rec_val(rec),
 					      tdb_rec_vlen(rec));
@@ -1058,7 +1065,7 @@ static const struct tdb_cmd_desc tdb_cmds[__TDB_CMD_MAX] = {
 	[TDB_CMD_TABLE_INFO] = { .run = tdb_run_one,
 				 .fn = tdb_do_info, .need_table = 1,
 				 .perm = TDB_PERM_R },
-	[TDB_CMD_GET] = { .run = tdb_run_get,
+	[TDB_CMD_GET] = { .run = tdb_run_reads,
 			  .need_table = 1, .need_key = 1, .perm = TDB_PERM_R },
 	[TDB_CMD_PUT] = { .run = tdb_run_one, .fn = tdb_do_put,
 			  .need_table = 1, .need_key = 1, .perm = TDB_PERM_W },
@@ -1069,6 +1076,18 @@ static const struct tdb_cmd_desc tdb_cmds[__TDB_CMD_MAX] = {
 			   .perm = TDB_PERM_R },
 	[TDB_CMD_STATS] = { .run = tdb_run_one,
 			    .fn = tdb_do_stats },
+	[TDB_CMD_LOOKUP] = { .run = tdb_run_reads,
+			     .need_table = 1, .need_key = 1,
+			     .perm = TDB_PERM_R },
+	[TDB_CMD_LOAD_BEGIN] = { .run = tdb_run_one, .fn = tdb_do_load_begin,
+				 .need_table = 1, .perm = TDB_PERM_W },
+	[TDB_CMD_LOAD] = { .run = tdb_run_one, .fn = tdb_do_load,
+			   .need_table = 1, .perm = TDB_PERM_W },
+	/* Their own checks: the load must be this connection's. */
+	[TDB_CMD_LOAD_COMMIT] = { .run = tdb_run_one,
+				  .fn = tdb_do_load_commit, .need_table = 1 },
+	[TDB_CMD_LOAD_ABORT] = { .run = tdb_run_one,
+				 .fn = tdb_do_load_abort, .need_table = 1 },
 };
 
 /*
@@ -1111,10 +1130,12 @@ static int tdb_batch_check(const u8 *batch, size_t len, const char **why)
 	return 0;
 }
 
-int tdb_exec_batch(struct tdb_owner *o, const struct tdb_cred *cred,
+int tdb_exec_batch(struct tdb_owner *o, struct tdb_session *sess,
 		   void *batch, size_t len, struct tdb_out *out)
 {
-	struct tdb_exec x = { .o = o, .cred = cred, .out = out };
+	struct tdb_exec x = {
+		.o = o, .cred = &sess->cred, .sess = sess, .out = out
+	};
 	u8 *b = batch;
 	size_t off = 0, next;
 	int err;

@@ -62,6 +62,36 @@ struct tdb_cred {
 	u32 uid, gid;
 };
 
+/* Bulk loads one connection may run at once. */
+#define TDB_SESSION_LOADS 16U
+
+/* A bulk load in progress: its staging table and what it commits into. */
+struct tdb_stage {
+	char staging[TDB_NAME_MAX];
+	char target[TDB_NAME_MAX];
+	u32 flags;		/* TDB_LOAD_REPLACE */
+};
+
+/*
+ * What the executor keeps for one connection between batches: who it is
+ * and the staging tables of its loads, which it alone may commit or
+ * abort.  The host calls tdb_session_end() when the connection goes
+ * (whatever the reason, a crashed client included), which drops them: a
+ * load that did not commit leaves nothing behind.
+ */
+struct tdb_session {
+	struct tdb_cred cred;
+	u32 nloads;
+	struct tdb_stage loads[TDB_SESSION_LOADS];
+};
+
+void tdb_session_init(struct tdb_session *s, const struct tdb_cred *cred);
+/*
+ * Drops the staging tables of @s's loads.  Runs where tdb_exec_batch()
+ * may (an RCU-registered thread, outside a read-side section).
+ */
+void tdb_session_end(struct tdb_owner *o, struct tdb_session *s);
+
 /*
  * Where responses go.  The executor writes one response at a time:
  *
@@ -113,7 +143,7 @@ void tdb_exec_set_status(void *msg, int err);
  * outside any RCU read-side section; may sleep (a DROP waits for a grace
  * period).
  */
-int tdb_exec_batch(struct tdb_owner *o, const struct tdb_cred *cred,
+int tdb_exec_batch(struct tdb_owner *o, struct tdb_session *sess,
 		   void *batch, size_t len, struct tdb_out *out);
 
 #endif /* TDB_CORE_EXEC_H */

@@ -29,6 +29,8 @@
  *    of the load and ends it at the first write of any other kind.
  */
 #include "table.h"
+#include "keytype.h"
+#include "lpm.h"
 #include "pool.h"
 #include "wal.h"
 
@@ -52,6 +54,8 @@ struct tdb_table {
 	char name[TDB_NAME_MAX];
 	struct tdb_table_opts opts;
 	struct tdb_index index;
+	struct tdb_lpm lpm;		/* prefix tables only */
+	bool has_lpm;
 	struct tdb_heap *heap;
 	/*
 	 * The registry's reference, holders' and pending retire batches':
@@ -66,6 +70,12 @@ struct tdb_table {
 	u64 log_lsn;			/* READ_ONCE outside the lock */
 	struct tdb_retire *retire;
 };
+
+/* Memory the prefix index holds, for the quota and the stats. */
+static u64 tdb_lpm_mem(const struct tdb_table *t)
+{
+	return t->has_lpm ? tdb_lpm_bytes(&t->lpm) : 0;
+}
 
 static size_t tdb_rec_usable(const struct tdb_rec *r)
 {
@@ -86,24 +96,50 @@ static int tdb_key_check(const void *key, u32 klen)
 	return 0;
 }
 
-/* Length of a valid table name, or 0. */
-static size_t tdb_name_len(const char *name)
+/* A key that @t may store: tdb_key_check() and its key type's rules. */
+static int tdb_key_check_type(const struct tdb_table *t, const void *key,
+			      u32 klen)
+{
+	const char *why;
+	int err = tdb_key_check(key, klen);
+
+	if (!err)
+		err = tdb_keytype_check(t->opts.key_type, key, klen, &why);
+	return err;
+}
+
+bool tdb_table_opts_valid(const struct tdb_table_opts *opts)
+{
+	return opts->key_type <= TDB_KEY_TYPE_MAX &&
+	       opts->durability <= TDB_DUR_MAX &&
+	       !(opts->flags & ~TDB_TABLE_FLAGS) &&
+	       opts->schema_len <= TDB_SCHEMA_MAX &&
+	       (opts->schema || !opts->schema_len);
+}
+
+/*
+ * Length of a valid table name, or 0.  Staging tables' names are '~' and
+ * then what any table's may be.
+ */
+static size_t tdb_name_len(const char *name, bool staging)
 {
 	size_t n;
 
 	if (!name)
 		return 0;
+	if (staging && *name++ != '~')
+		return 0;
 	for (n = 0; name[n]; n++) {
 		char c = name[n];
 
-		if (n == TDB_NAME_MAX - 1)
+		if (n + staging == TDB_NAME_MAX - 1)
 			return 0;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
 		      c == '-'))
 			return 0;
 	}
-	return n;
+	return n ? n + staging : 0;
 }
 
 int tdb_db_init(struct tdb_db *db)
@@ -182,6 +218,8 @@ void tdb_table_flush(struct tdb_table *t)
 {
 	port_mutex_lock(&t->wlock);
 	tdb_retire_flush(t);
+	if (t->has_lpm)
+		tdb_lpm_flush(&t->lpm);
 	port_mutex_unlock(&t->wlock);
 }
 
@@ -221,8 +259,11 @@ static struct tdb_table **tdb_table_link(struct tdb_db *db, const char *name)
 static void tdb_table_free(struct tdb_table *t)
 {
 	/* Every record lives in the heap, which goes whole. */
+	if (t->has_lpm)
+		tdb_lpm_destroy(&t->lpm);
 	tdb_index_destroy(&t->index, NULL, NULL);
 	tdb_heap_destroy(t->heap);
+	port_free((void *)t->opts.schema, t->opts.schema_len);
 	port_mutex_destroy(&t->wlock);
 	port_free(t, sizeof(*t));
 }
@@ -240,10 +281,13 @@ static int tdb_uid_may_create(const struct tdb_db *db,
 	const struct tdb_table *o;
 	unsigned int n = 0;
 
-	if (!db->tables_per_uid || !t->opts.uid)
+	if (!db->tables_per_uid || !t->opts.uid ||
+	    t->opts.flags & TDB_TABLE_STAGING)
 		return 0;
 	for (o = db->tables; o; o = o->next)
-		if (o->opts.uid == t->opts.uid && ++n >= db->tables_per_uid)
+		if (o->opts.uid == t->opts.uid &&
+		    !(o->opts.flags & TDB_TABLE_STAGING) &&
+		    ++n >= db->tables_per_uid)
 			return -EDQUOT;
 	return 0;
 }
@@ -258,28 +302,52 @@ int tdb_table_create_keyed(struct tdb_db *db, const char *name,
 			   const struct tdb_table_opts *opts,
 			   const struct port_hash_key *key, u64 records)
 {
-	size_t nlen = tdb_name_len(name);
+	static const struct tdb_table_opts defaults;
+	size_t nlen;
 	struct tdb_table *t;
+	void *schema = NULL;
 	int err;
 
-	if (!nlen)
+	if (!opts)
+		opts = &defaults;
+	nlen = tdb_name_len(name, opts->flags & TDB_TABLE_STAGING);
+	if (!nlen || !tdb_table_opts_valid(opts))
 		return -EINVAL;
 	t = port_zalloc(sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	memcpy(t->name, name, nlen + 1);
 	t->db = db;
-	if (opts)
-		t->opts = *opts;
+	t->opts = *opts;
 	port_atomic_set(&t->refs, 1);
 	port_mutex_init(&t->wlock);
+	if (opts->schema_len) {
+		schema = port_alloc(opts->schema_len);
+		if (!schema) {
+			err = -ENOMEM;
+			goto free_table;
+		}
+		memcpy(schema, opts->schema, opts->schema_len);
+	}
+	t->opts.schema = schema;
 	err = tdb_index_init_keyed(&t->index, key, records);
 	if (err)
-		goto free_table;
+		goto free_schema;
 	t->heap = tdb_heap_create();
 	if (!t->heap) {
 		err = -ENOMEM;
 		goto destroy_index;
+	}
+	if (tdb_keytype_is_prefix(opts->key_type)) {
+		u32 bits = 8 * tdb_keytype_addr_len(opts->key_type);
+
+		/* Nobody looks up a staging table: it builds in place. */
+		err = opts->flags & TDB_TABLE_STAGING ?
+			      tdb_lpm_init_private(&t->lpm, bits) :
+			      tdb_lpm_init(&t->lpm, bits);
+		if (err)
+			goto destroy_heap;
+		t->has_lpm = true;
 	}
 
 	port_mutex_lock(&db->lock);
@@ -295,7 +363,7 @@ int tdb_table_create_keyed(struct tdb_db *db, const char *name,
 	}
 	if (err) {
 		port_mutex_unlock(&db->lock);
-		goto destroy_heap;
+		goto destroy_lpm;
 	}
 	t->next = db->tables;
 	rcu_assign_pointer(db->tables, t);
@@ -303,14 +371,37 @@ int tdb_table_create_keyed(struct tdb_db *db, const char *name,
 	port_mutex_unlock(&db->lock);
 	return 0;
 
+destroy_lpm:
+	if (t->has_lpm)
+		tdb_lpm_destroy(&t->lpm);
 destroy_heap:
 	tdb_heap_destroy(t->heap);
 destroy_index:
 	tdb_index_destroy(&t->index, NULL, NULL);
+free_schema:
+	port_free(schema, opts->schema_len);
 free_table:
 	port_mutex_destroy(&t->wlock);
 	port_free(t, sizeof(*t));
 	return err;
+}
+
+/*
+ * Unlinks @t, found at @link: later writes to it fail with -ENOENT, and
+ * it goes once its readers and holders have.  Under db->lock and
+ * t->wlock, which it releases.
+ */
+static void tdb_table_unlink(struct tdb_db *db, struct tdb_table **link,
+			     struct tdb_table *t)
+{
+	t->dead = true;
+	tdb_retire_flush(t);
+	if (t->has_lpm)
+		tdb_lpm_flush(&t->lpm);
+	port_mutex_unlock(&t->wlock);
+	rcu_assign_pointer(*link, t->next);
+	db->ntables--;
+	call_rcu(&t->rcu, tdb_table_unlinked);
 }
 
 int tdb_table_drop(struct tdb_db *db, const char *name,
@@ -344,27 +435,153 @@ int tdb_table_drop(struct tdb_db *db, const char *name,
 		port_mutex_unlock(&db->lock);
 		return err;
 	}
-	t->dead = true;
-	tdb_retire_flush(t);
-	port_mutex_unlock(&t->wlock);
-	rcu_assign_pointer(*link, t->next);
-	db->ntables--;
+	tdb_table_unlink(db, link, t);
 	port_mutex_unlock(&db->lock);
-	call_rcu(&t->rcu, tdb_table_unlinked);
 	return 0;
 }
 
 int tdb_table_set_opts(struct tdb_db *db, const char *name,
 		       const struct tdb_table_opts *opts)
 {
+	struct tdb_table_opts old;
 	struct tdb_table *t;
+	void *schema = NULL;
+	int err = 0;
 
+	if (!tdb_table_opts_valid(opts))
+		return -EINVAL;
+	if (opts->schema_len) {
+		schema = port_alloc(opts->schema_len);
+		if (!schema)
+			return -ENOMEM;
+		memcpy(schema, opts->schema, opts->schema_len);
+	}
 	port_mutex_lock(&db->lock);
 	t = *tdb_table_link(db, name);
-	if (t)
+	if (!t) {
+		err = -ENOENT;
+	} else if (t->opts.key_type != opts->key_type ||
+		   (t->opts.flags ^ opts->flags) & TDB_TABLE_STAGING) {
+		/* The records and the index were made for the old ones. */
+		err = -EINVAL;
+	} else {
+		old = t->opts;
 		t->opts = *opts;
+		t->opts.schema = schema;
+		schema = (void *)old.schema;
+	}
 	port_mutex_unlock(&db->lock);
-	return t ? 0 : -ENOENT;
+	/* Either the old schema or the unused copy. */
+	port_free(schema, err ? opts->schema_len : old.schema_len);
+	return err;
+}
+
+/*
+ * The tables a commit works on, found and checked under db->lock: the
+ * target @name and the staging table @staging.
+ */
+static int tdb_commit_find(struct tdb_db *db, const char *name,
+			   const char *staging, struct tdb_table **t,
+			   struct tdb_table **s)
+{
+	*t = *tdb_table_link(db, name);
+	*s = *tdb_table_link(db, staging);
+	if (!*t || !*s || !((*s)->opts.flags & TDB_TABLE_STAGING) ||
+	    (*t)->opts.flags & TDB_TABLE_STAGING)
+		return -ENOENT;
+	return (*t)->opts.key_type == (*s)->opts.key_type ? 0 : -EINVAL;
+}
+
+int tdb_table_swap(struct tdb_db *db, const char *name, const char *staging,
+		   bool log)
+{
+	struct tdb_wal_rec rec = { .type = TDB_WAL_TABLE_SWAP };
+	struct tdb_table **link, *t, *s;
+	int err;
+
+	port_mutex_lock(&db->lock);
+	err = tdb_commit_find(db, name, staging, &t, &s);
+	if (err)
+		goto unlock;
+	if (log) {
+		rec.name = t->name;
+		rec.name2 = s->name;
+		/* t's lock: no write to it is logged after the swap. */
+		port_mutex_lock(&t->wlock);
+		err = tdb_log(db, &t->opts, &rec, &s->log_lsn);
+		port_mutex_unlock(&t->wlock);
+		if (err)
+			goto unlock;
+	}
+	/*
+	 * s takes t's name.  Readers compare names while they walk the
+	 * list, so s leaves it first and is renamed only once no reader can
+	 * be looking at it; then it replaces t in one pointer store.
+	 */
+	rcu_assign_pointer(*tdb_table_link(db, staging), s->next);
+	synchronize_rcu();
+	port_mutex_lock(&s->wlock);
+	memcpy(s->name, t->name, sizeof(s->name));
+	s->opts.flags &= ~TDB_TABLE_STAGING;
+	if (s->has_lpm)
+		tdb_lpm_publish(&s->lpm);
+	port_mutex_unlock(&s->wlock);
+	/* s in t's place, t's link now pointing at s: one store each. */
+	link = tdb_table_link(db, name);
+	s->next = t->next;
+	rcu_assign_pointer(t->next, s);
+	port_mutex_lock(&t->wlock);
+	tdb_table_unlink(db, link, t);
+unlock:
+	port_mutex_unlock(&db->lock);
+	return err;
+}
+
+/* Puts every record of @s into @t.  Under db->lock and t->wlock. */
+static int tdb_merge_records(struct tdb_table *t, struct tdb_table *s);
+
+int tdb_table_merge(struct tdb_db *db, const char *name, const char *staging,
+		    bool log)
+{
+	struct tdb_wal_rec rec = { .type = TDB_WAL_TABLE_MERGE };
+	struct tdb_table_stats ts, ss;
+	struct tdb_table *t, *s;
+	int err;
+
+	port_mutex_lock(&db->lock);
+	err = tdb_commit_find(db, name, staging, &t, &s);
+	if (err)
+		goto unlock;
+	port_mutex_lock(&t->wlock);
+	if (log) {
+		tdb_table_stats(t, &ts);
+		tdb_table_stats(s, &ss);
+		err = -ENOSPC;
+		if (t->opts.quota && ts.mem_bytes + ss.mem_bytes > t->opts.quota)
+			goto unlock_t;
+		rec.name = t->name;
+		rec.name2 = s->name;
+		err = tdb_log(db, &t->opts, &rec, &t->log_lsn);
+		if (err)
+			goto unlock_t;
+	}
+	err = tdb_merge_records(t, s);
+	tdb_retire_flush(t);
+	if (t->has_lpm)
+		tdb_lpm_flush(&t->lpm);
+	port_mutex_unlock(&t->wlock);
+	/*
+	 * Logged and partly applied, a merge cannot be taken back: on an
+	 * error (no memory) the log replays it whole at the next start.
+	 */
+	port_mutex_lock(&s->wlock);
+	tdb_table_unlink(db, tdb_table_link(db, staging), s);
+	goto unlock;
+unlock_t:
+	port_mutex_unlock(&t->wlock);
+unlock:
+	port_mutex_unlock(&db->lock);
+	return err;
 }
 
 void tdb_db_quiesce(struct tdb_db *db)
@@ -410,6 +627,17 @@ void tdb_table_release(struct tdb_table *t)
 		tdb_table_free(t);
 }
 
+int tdb_db_snapshot(struct tdb_db *db,
+		    int (*fn)(void *arg, struct tdb_table *t), void *arg)
+{
+	int ret;
+
+	port_mutex_lock(&db->lock);
+	ret = tdb_db_for_each(db, fn, arg);
+	port_mutex_unlock(&db->lock);
+	return ret;
+}
+
 int tdb_db_for_each(struct tdb_db *db,
 		    int (*fn)(void *arg, struct tdb_table *t), void *arg)
 {
@@ -443,7 +671,8 @@ void tdb_table_hash_key(const struct tdb_table *t, struct port_hash_key *key)
 void tdb_table_stats(const struct tdb_table *t, struct tdb_table_stats *st)
 {
 	st->records = tdb_index_count(&t->index);
-	st->mem_bytes = READ_ONCE(t->rec_bytes) + READ_ONCE(t->index.bytes);
+	st->mem_bytes = READ_ONCE(t->rec_bytes) + READ_ONCE(t->index.bytes) +
+			tdb_lpm_mem(t);
 	st->quota = t->opts.quota;
 	st->heap_bytes = tdb_heap_size(t->heap);
 	st->index_bytes = READ_ONCE(t->index.bytes);
@@ -488,6 +717,24 @@ void tdb_table_lookup_batch(struct tdb_table *t, unsigned int n,
 	}
 }
 
+const struct tdb_rec *tdb_table_match(struct tdb_table *t, const u8 *addr)
+{
+	return t->has_lpm ? tdb_lpm_lookup(&t->lpm, addr) : NULL;
+}
+
+void tdb_table_match_batch(struct tdb_table *t, unsigned int n,
+			   const u8 *const *addrs, const struct tdb_rec **out)
+{
+	unsigned int i;
+
+	if (t->has_lpm) {
+		tdb_lpm_lookup_batch(&t->lpm, n, addrs, (void **)out);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = NULL;
+}
+
 void tdb_table_prefetch(struct tdb_table *t, const void *key, u32 klen,
 			unsigned int step)
 {
@@ -524,7 +771,8 @@ static bool tdb_quota_allows(const struct tdb_table *t, s64 delta)
 
 	if (!quota || delta <= 0)
 		return true;
-	return t->rec_bytes + READ_ONCE(t->index.bytes) + (u64)delta <= quota;
+	return t->rec_bytes + READ_ONCE(t->index.bytes) + tdb_lpm_mem(t) +
+		       (u64)delta <= quota;
 }
 
 /* Checks the key and value of a put: 0, -EINVAL or -E2BIG. */
@@ -564,6 +812,37 @@ static struct tdb_rec *tdb_rec_make(struct tdb_table *t, struct tdb_key *k,
 	return r;
 }
 
+/*
+ * The prefix index's part of linking @r in place of @old: done before the
+ * record is logged and linked, so that its one failure (-ENOMEM) stops
+ * the put before anything else changed.  Under wlock.
+ */
+static int tdb_lpm_link(struct tdb_table *t, struct tdb_rec *r)
+{
+	const u8 *key = tdb_rec_key(r);
+	u32 alen = tdb_rec_klen(r) - 1;
+
+	if (!t->has_lpm)
+		return 0;
+	return tdb_lpm_insert(&t->lpm, key, key[alen], r);
+}
+
+/* Takes back tdb_lpm_link() of @r when the put fails after it. */
+static void tdb_lpm_unlink(struct tdb_table *t, struct tdb_rec *r,
+			   struct tdb_rec *old)
+{
+	const u8 *key = tdb_rec_key(r);
+	u32 alen = tdb_rec_klen(r) - 1;
+
+	if (!t->has_lpm)
+		return;
+	/* Putting back a leaf where the prefix is never allocates. */
+	if (old)
+		tdb_lpm_insert(&t->lpm, key, key[alen], old);
+	else
+		tdb_lpm_remove(&t->lpm, key, key[alen]);
+}
+
 /* Links @r at @slot, in place of @old when it is the same key.  Under wlock. */
 static void tdb_link(struct tdb_table *t, struct tdb_rec **slot,
 		     struct tdb_rec *r, struct tdb_rec *old)
@@ -576,16 +855,62 @@ static void tdb_link(struct tdb_table *t, struct tdb_rec **slot,
 	}
 }
 
-int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
-		  const void *val, u32 vlen, unsigned int flags)
+/*
+ * Puts the record @r, made by tdb_rec_make() for @k, under wlock: checks
+ * @flags against what is there, then (when @log) the quota and the log,
+ * and links it.  On error nothing changed and the caller frees @r.
+ */
+static int tdb_put_locked(struct tdb_table *t, struct tdb_rec *r,
+			  const struct tdb_key *k, unsigned int flags, bool log)
 {
-	struct tdb_rec *r, **slot, *old;
-	size_t size = tdb_rec_size(klen, vlen);
-	struct tdb_key k;
+	struct tdb_rec **slot, *old;
+	u32 klen = tdb_rec_klen(r), vlen = tdb_rec_vlen(r);
 	s64 delta;
 	int err;
 
+	if (t->dead)
+		return -ENOENT;
+	slot = tdb_index_slot(&t->index, k);
+	old = tdb_rec_matches(*slot, k) ? *slot : NULL;
+	if (old ? flags & TDB_PUT_CREATE : flags & TDB_PUT_REPLACE)
+		return old ? -EEXIST : -ENOENT;
+	delta = (s64)tdb_rec_usable(r) - (old ? (s64)tdb_rec_usable(old) : 0);
+	if (log && !tdb_quota_allows(t, delta))
+		return -ENOSPC;
+	err = tdb_lpm_link(t, r);
+	if (err)
+		return err;
+	if (log) {
+		struct tdb_wal_rec rec = {
+			.type = TDB_WAL_PUT,
+			.name = t->name,
+			.key = tdb_rec_key(r),
+			.klen = klen,
+			.val = tdb_rec_val(r),
+			.vlen = vlen,
+		};
+
+		err = tdb_log(t->db, &t->opts, &rec, &t->log_lsn);
+		if (err) {
+			tdb_lpm_unlink(t, r, old);
+			return err;
+		}
+	}
+	tdb_link(t, slot, r, old);
+	WRITE_ONCE(t->rec_bytes, t->rec_bytes + delta);
+	return 0;
+}
+
+int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
+		  const void *val, u32 vlen, unsigned int flags)
+{
+	struct tdb_rec *r;
+	struct tdb_key k;
+	int err;
+
 	err = tdb_rec_check(key, klen, val, vlen);
+	if (!err)
+		err = tdb_key_check_type(t, key, klen);
 	if (err)
 		return err;
 	if ((flags & ~(TDB_PUT_CREATE | TDB_PUT_REPLACE | TDB_PUT_RECOVER)) ||
@@ -595,45 +920,40 @@ int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 	r = tdb_rec_make(t, &k, key, klen, val, vlen);
 	if (!r)
 		return -ENOMEM;
-
 	port_mutex_lock(&t->wlock);
-	if (t->dead) {
-		err = -ENOENT;
-		goto unlock;
-	}
-	slot = tdb_index_slot(&t->index, &k);
-	old = tdb_rec_matches(*slot, &k) ? *slot : NULL;
-	if (old ? flags & TDB_PUT_CREATE : flags & TDB_PUT_REPLACE) {
-		err = old ? -EEXIST : -ENOENT;
-		goto unlock;
-	}
-	delta = (s64)tdb_heap_usable(size) - (old ? (s64)tdb_rec_usable(old) : 0);
-	if (!(flags & TDB_PUT_RECOVER)) {
-		struct tdb_wal_rec rec = {
-			.type = TDB_WAL_PUT,
-			.name = t->name,
-			.key = key,
-			.klen = klen,
-			.val = val,
-			.vlen = vlen,
-		};
+	err = tdb_put_locked(t, r, &k, flags & ~TDB_PUT_RECOVER,
+			     !(flags & TDB_PUT_RECOVER));
+	port_mutex_unlock(&t->wlock);
+	if (err)
+		tdb_heap_free(t->heap, r, tdb_rec_size(klen, vlen));
+	return err;
+}
 
-		if (!tdb_quota_allows(t, delta)) {
-			err = -ENOSPC;
-			goto unlock;
+static int tdb_merge_records(struct tdb_table *t, struct tdb_table *s)
+{
+	struct tdb_key start = { .so_key = 0, .len = 0 };
+	const struct tdb_rec *sr;
+	struct tdb_rec *r;
+	struct tdb_key k;
+	int err = 0;
+
+	/* s's lock keeps its records in place: no RCU needed to walk them. */
+	port_mutex_lock(&s->wlock);
+	for (sr = tdb_index_seek(&s->index, &start); sr && !err;
+	     sr = tdb_index_next(sr)) {
+		u32 klen = tdb_rec_klen(sr), vlen = tdb_rec_vlen(sr);
+
+		r = tdb_rec_make(t, &k, tdb_rec_key(sr), klen, tdb_rec_val(sr),
+				 vlen);
+		if (!r) {
+			err = -ENOMEM;
+			break;
 		}
-		err = tdb_log(t->db, &t->opts, &rec, &t->log_lsn);
+		err = tdb_put_locked(t, r, &k, 0, false);
 		if (err)
-			goto unlock;
+			tdb_heap_free(t->heap, r, tdb_rec_size(klen, vlen));
 	}
-	tdb_link(t, slot, r, old);
-	WRITE_ONCE(t->rec_bytes, t->rec_bytes + delta);
-	port_mutex_unlock(&t->wlock);
-	return 0;
-
-unlock:
-	port_mutex_unlock(&t->wlock);
-	tdb_heap_free(t->heap, r, size);
+	port_mutex_unlock(&s->wlock);
 	return err;
 }
 
@@ -645,12 +965,13 @@ int tdb_table_load(struct tdb_table *t, const void *key, u32 klen,
 		   const void *val, u32 vlen)
 {
 	size_t size = tdb_rec_size(klen, vlen);
-	struct tdb_rec *r, **slot, *old;
+	struct tdb_rec *r;
 	struct tdb_key k;
-	s64 delta;
 	int err;
 
 	err = tdb_rec_check(key, klen, val, vlen);
+	if (!err)
+		err = tdb_key_check_type(t, key, klen);
 	if (err)
 		return err;
 	r = tdb_rec_make(t, &k, key, klen, val, vlen);
@@ -659,21 +980,19 @@ int tdb_table_load(struct tdb_table *t, const void *key, u32 klen,
 
 	port_mutex_lock(&t->wlock);
 	if (t->dead) {
-		port_mutex_unlock(&t->wlock);
-		tdb_heap_free(t->heap, r, size);
-		return -ENOENT;
+		err = -ENOENT;
+	} else {
+		err = tdb_lpm_link(t, r);
+		if (!err && tdb_index_append(&t->index, r))
+			WRITE_ONCE(t->rec_bytes,
+				   t->rec_bytes + tdb_rec_usable(r));
+		else if (!err)
+			err = tdb_put_locked(t, r, &k, 0, false);
 	}
-	delta = (s64)tdb_heap_usable(size);
-	if (!tdb_index_append(&t->index, r)) {
-		slot = tdb_index_slot(&t->index, &k);
-		old = tdb_rec_matches(*slot, &k) ? *slot : NULL;
-		if (old)
-			delta -= (s64)tdb_rec_usable(old);
-		tdb_link(t, slot, r, old);
-	}
-	WRITE_ONCE(t->rec_bytes, t->rec_bytes + delta);
 	port_mutex_unlock(&t->wlock);
-	return 0;
+	if (err)
+		tdb_heap_free(t->heap, r, size);
+	return err;
 }
 
 void tdb_table_load_end(struct tdb_table *t)
@@ -695,7 +1014,7 @@ int tdb_table_delete(struct tdb_table *t, const void *key, u32 klen)
 	struct tdb_key k;
 	int err;
 
-	err = tdb_key_check(key, klen);
+	err = tdb_key_check_type(t, key, klen);
 	if (err)
 		return err;
 	tdb_index_key(&t->index, &k, key, klen);
@@ -710,6 +1029,8 @@ int tdb_table_delete(struct tdb_table *t, const void *key, u32 klen)
 	err = tdb_log(t->db, &t->opts, &rec, &t->log_lsn);
 	if (err)
 		goto unlock;
+	if (t->has_lpm)
+		tdb_lpm_remove(&t->lpm, key, ((const u8 *)key)[klen - 1]);
 	old = tdb_index_remove(&t->index, slot);
 	WRITE_ONCE(t->rec_bytes, t->rec_bytes - tdb_rec_usable(old));
 	tdb_retire(t, old);

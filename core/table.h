@@ -56,9 +56,30 @@ struct tdb_db {
 struct tdb_table_opts {
 	u64 quota;		/* bytes of records and index; 0: no limit */
 	u32 uid, gid, mode;	/* owner and permission bits, kept for hosts */
-	u32 key_type;		/* enum tdb_key_type, kept for clients */
+	u32 key_type;		/* enum tdb_key_type: checked on every key */
 	u32 durability;		/* enum tdb_durability */
+	u32 flags;		/* TDB_TABLE_* */
+	/*
+	 * The schema, kept for clients as opaque bytes (0..TDB_SCHEMA_MAX).
+	 * Creating a table copies it; the opts of a table point at the
+	 * table's copy, valid while the table is held.
+	 */
+	const void *schema;
+	u32 schema_len;
 };
+
+/*
+ * A staging table: the target of a bulk load in progress, committed by
+ * tdb_table_swap() or tdb_table_merge().  Its name starts with '~', which
+ * no other table's may, so that clients cannot create one by name; the
+ * host that creates it answers for dropping it when its load ends
+ * without a commit, and recovery drops those left in the log.
+ */
+#define TDB_TABLE_STAGING 0x1U
+#define TDB_TABLE_FLAGS TDB_TABLE_STAGING
+
+/* Whether @opts' key type, durability, flags and schema are known. */
+bool tdb_table_opts_valid(const struct tdb_table_opts *opts);
 
 struct tdb_table_stats {
 	u64 records;
@@ -84,8 +105,9 @@ int tdb_db_init(struct tdb_db *db);
 void tdb_db_fini(struct tdb_db *db);
 
 /*
- * 0, -EINVAL (bad name), -EEXIST, -EDQUOT (opts->uid, not root, owns
- * db->tables_per_uid tables already) or -ENOMEM.
+ * 0, -EINVAL (bad name or options), -EEXIST, -EDQUOT (opts->uid, not
+ * root, owns db->tables_per_uid tables already; staging tables do not
+ * count) or -ENOMEM.
  */
 int tdb_table_create(struct tdb_db *db, const char *name,
 		     const struct tdb_table_opts *opts);
@@ -137,6 +159,31 @@ int tdb_table_drop(struct tdb_db *db, const char *name,
 		   int (*allow)(void *arg, const struct tdb_table_opts *opts),
 		   void *arg);
 
+/*
+ * Commits the bulk load staged in @staging (a TDB_TABLE_STAGING table)
+ * into the table @name, with one log record, under the registry lock:
+ *
+ * tdb_table_swap(): @staging takes @name's place in the registry, under
+ * that name and without the staging flag, in one pointer exchange: a
+ * reader finds the old table or the new one, never a mix.  The old table
+ * is dropped (writes still running on it fail with -ENOENT).
+ *
+ * tdb_table_merge(): every record of @staging is put into @name under its
+ * write lock (readers see the merge under way), then @staging is dropped.
+ * -ENOSPC, before anything changes, when @name's quota could not hold
+ * its records and @staging's together.
+ *
+ * Both: 0, -ENOENT (either is missing, or @staging is not staging),
+ * -EINVAL (their key types differ), -ENOMEM or the log's error, in which
+ * case nothing changed.  Recovery calls them with @log false: nothing is
+ * logged and no quota checked.  Takes mutexes and waits for an RCU grace
+ * period: not inside rcu_read_lock().
+ */
+int tdb_table_swap(struct tdb_db *db, const char *name, const char *staging,
+		   bool log);
+int tdb_table_merge(struct tdb_db *db, const char *name, const char *staging,
+		    bool log);
+
 /* The table called @name, or NULL.  Call inside rcu_read_lock(). */
 struct tdb_table *tdb_table_find(struct tdb_db *db, const char *name);
 /* Keeps a table found inside rcu_read_lock() alive outside of it. */
@@ -148,6 +195,14 @@ void tdb_table_release(struct tdb_table *t);
  * @fn runs inside rcu_read_lock() and must not sleep.
  */
 int tdb_db_for_each(struct tdb_db *db,
+		    int (*fn)(void *arg, struct tdb_table *t), void *arg);
+/*
+ * As tdb_db_for_each(), under the registry lock as well: no table is
+ * created, dropped, swapped or merged during the walk, so it sees one
+ * state of the registry (a checkpoint's snapshot).  @fn may read the
+ * tables' names, which change only under that lock.
+ */
+int tdb_db_snapshot(struct tdb_db *db,
 		    int (*fn)(void *arg, struct tdb_table *t), void *arg);
 
 /*
@@ -190,6 +245,17 @@ void tdb_table_lookup_batch(struct tdb_table *t, unsigned int n,
 			    const struct tdb_rec **out);
 
 /*
+ * Longest-prefix match on a table keyed by cidr4 or cidr6: the record
+ * whose prefix is the longest containing @addr (4 or 16 bytes, as the key
+ * type says), or NULL (none, or not a prefix table).  Call inside
+ * rcu_read_lock(), as tdb_table_lookup().
+ */
+const struct tdb_rec *tdb_table_match(struct tdb_table *t, const u8 *addr);
+/* @n matches at once, overlapping their cache misses. */
+void tdb_table_match_batch(struct tdb_table *t, unsigned int n,
+			   const u8 *const *addrs, const struct tdb_rec **out);
+
+/*
  * Copies the value of @key into @buf (at most @cap bytes) and stores its
  * full length in @vlen, so that a caller whose buffer was too small can
  * tell and retry.  0, -ENOENT, -EINVAL or -E2BIG (key).
@@ -198,7 +264,8 @@ int tdb_table_read(struct tdb_table *t, const void *key, u32 klen, void *buf,
 		   u32 cap, u32 *vlen);
 
 /*
- * Inserts or replaces @key with @val.  0, -EINVAL (empty key, both flags),
+ * Inserts or replaces @key with @val.  0, -EINVAL (empty key, a key that
+ * its table's key type refuses (see keytype.h), both flags),
  * -E2BIG, -EEXIST (TDB_PUT_CREATE), -ENOENT (TDB_PUT_REPLACE, or the table
  * was dropped), -ENOSPC (quota), -ENOMEM, or the log's error (-ENOSPC,
  * -EIO, -ENOBUFS: see struct tdb_db), in which case nothing changed.

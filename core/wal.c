@@ -64,7 +64,7 @@ static int wal_list(const char *dir, struct lsnfile_list *l)
  * byte strings; appending checksums and copies the pieces where they are.
  */
 struct wal_enc {
-	u8 fixed[32];
+	u8 fixed[40];
 	u32 nfixed;
 	const void *part[3];
 	u32 plen[3];
@@ -117,19 +117,26 @@ static int wal_encode(const struct tdb_wal_rec *rec, struct wal_enc *e)
 		e->nfixed = 8;
 		break;
 	case TDB_WAL_TABLE_CREATE:
-		put_le16(f + 2, 0);
+		if (rec->opts.schema_len > TDB_SCHEMA_MAX ||
+		    (rec->opts.schema_len && !rec->opts.schema))
+			return -EINVAL;
+		put_le16(f + 2, (u16)rec->opts.schema_len);
 		put_le32(f + 4, rec->opts.uid);
 		put_le32(f + 8, rec->opts.gid);
 		put_le32(f + 12, rec->opts.mode);
 		put_le32(f + 16, rec->opts.key_type);
 		put_le32(f + 20, rec->opts.durability);
 		put_le64(f + 24, rec->opts.quota);
-		e->nfixed = 32;
+		put_le32(f + 32, rec->opts.flags);
+		e->part[1] = rec->opts.schema;
+		e->plen[1] = rec->opts.schema_len;
+		e->nfixed = 36;
 		break;
 	case TDB_WAL_TABLE_DROP:
 		e->nfixed = 2;
 		break;
 	case TDB_WAL_TABLE_SWAP:
+	case TDB_WAL_TABLE_MERGE:
 		n2 = wal_name_len(rec->name2);
 		if (!n2)
 			return -EINVAL;
@@ -196,7 +203,11 @@ static const char *wal_decode(u16 type, const u8 *p, u32 len,
 		rec->vlen = vlen;
 		return NULL;
 	case TDB_WAL_TABLE_CREATE:
-		if (len != 32 + nlen || !wal_get_name(name, p + 32, nlen))
+		if (len < 36)
+			return bad;
+		n2 = get_le16(p + 2);
+		if (len != 36 + nlen + n2 || n2 > TDB_SCHEMA_MAX ||
+		    !wal_get_name(name, p + 36, nlen))
 			return bad;
 		rec->opts.uid = get_le32(p + 4);
 		rec->opts.gid = get_le32(p + 8);
@@ -204,9 +215,11 @@ static const char *wal_decode(u16 type, const u8 *p, u32 len,
 		rec->opts.key_type = get_le32(p + 16);
 		rec->opts.durability = get_le32(p + 20);
 		rec->opts.quota = get_le64(p + 24);
+		rec->opts.flags = get_le32(p + 32);
+		rec->opts.schema = n2 ? p + 36 + nlen : NULL;
+		rec->opts.schema_len = n2;
 		/* CRC-valid is not sane: tables take only known options. */
-		if (rec->opts.key_type > TDB_KEY_U64 ||
-		    rec->opts.durability > TDB_DUR_MAX)
+		if (!tdb_table_opts_valid(&rec->opts))
 			return bad;
 		return NULL;
 	case TDB_WAL_TABLE_DROP:
@@ -214,6 +227,7 @@ static const char *wal_decode(u16 type, const u8 *p, u32 len,
 			return bad;
 		return NULL;
 	case TDB_WAL_TABLE_SWAP:
+	case TDB_WAL_TABLE_MERGE:
 		if (len < 4)
 			return bad;
 		n2 = get_le16(p + 2);

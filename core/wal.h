@@ -44,18 +44,25 @@
  *	PUT		u16 nlen, u16 klen, u32 vlen, name, key, value
  *			(klen 1..TDB_KEY_MAX, vlen 0..TDB_VAL_MAX)
  *	DEL		u16 nlen, u16 klen, name, key
- *	TABLE_CREATE	u16 nlen, u16 0, u32 uid, u32 gid, u32 mode,
- *			u32 key_type, u32 durability, u64 quota, name
+ *	TABLE_CREATE	u16 nlen, u16 slen, u32 uid, u32 gid, u32 mode,
+ *			u32 key_type, u32 durability, u64 quota, u32 flags,
+ *			name, schema (slen 0..TDB_SCHEMA_MAX bytes)
  *	TABLE_DROP	u16 nlen, name
  *	TABLE_SWAP	u16 nlen, u16 nlen2, name, name2
+ *	TABLE_MERGE	u16 nlen, u16 nlen2, name, name2
  *
  * Every record is an idempotent full image, so replaying a record that a
  * fuzzy checkpoint already holds does no harm: PUT sets the key to the
  * value whether or not it exists, DEL removes it if present, TABLE_CREATE
  * creates the table or resets its options, TABLE_DROP drops it if
  * present.  TABLE_SWAP means "the table name2 replaces the table name:
- * afterwards name holds what name2 held and name2 no longer exists"; the
- * appliers skip it when name2 does not exist (already applied).
+ * afterwards name holds what name2 held and name2 no longer exists";
+ * TABLE_MERGE "every record of name2 is put into name, then name2 is
+ * dropped".  Both are the commit of a bulk load into the staging table
+ * name2 (flag TDB_TABLE_STAGING), whose creation and puts come before
+ * them in the log; the appliers skip them when name2 does not exist
+ * (already applied).  Staging tables that no commit claimed are dropped
+ * at the end of recovery: their loads died with their clients.
  *
  * Recovery rules
  * --------------
@@ -102,7 +109,7 @@
 #include "table.h"	/* struct tdb_table_opts, TDB_NAME_MAX... */
 
 #define TDB_WAL_MAGIC 0x57424454U	/* "TDBW" read as a little-endian u32 */
-#define TDB_WAL_VERSION 1U
+#define TDB_WAL_VERSION 2U
 #define TDB_WAL_SEG_HDR 24U
 #define TDB_WAL_REC_HDR 24U
 /* The largest payload: a PUT of the largest key and value, with room. */
@@ -118,6 +125,7 @@ enum tdb_wal_type {
 	TDB_WAL_TABLE_CREATE = 3,
 	TDB_WAL_TABLE_DROP = 4,
 	TDB_WAL_TABLE_SWAP = 5,
+	TDB_WAL_TABLE_MERGE = 6,
 };
 
 /*
@@ -128,7 +136,7 @@ enum tdb_wal_type {
 struct tdb_wal_rec {
 	u16 type;			/* enum tdb_wal_type */
 	const char *name;		/* the table, NUL-terminated */
-	const char *name2;		/* SWAP: the table replacing @name */
+	const char *name2;		/* SWAP, MERGE: the staging table */
 	const void *key;		/* PUT, DEL */
 	u32 klen;
 	const void *val;		/* PUT */

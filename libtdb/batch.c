@@ -36,8 +36,9 @@ struct done {
 	int status;
 	uint8_t op;
 	void *user;
-	void *val;
-	size_t vlen;
+	void *val;		/* LOOKUP: the value, then the prefix */
+	size_t vlen;		/* LOAD: the owner's RECORDS figure */
+	size_t klen;		/* LOOKUP */
 };
 
 struct tdb_batch {
@@ -119,21 +120,30 @@ int batch_complete(struct tdb_batch *b, const struct nlmsghdr *nlh)
 	d.status = a.status;
 	d.op = s->op;
 	d.user = s->user;
-	if (s->op == TDB_CMD_GET && !a.status) {
-		if (!a.val_first)
+	if ((s->op == TDB_CMD_GET || s->op == TDB_CMD_LOOKUP) && !a.status) {
+		const struct nlattr *k = a.tb[TDB_A_KEY];
+
+		if (!a.val_first || (s->op == TDB_CMD_LOOKUP && !k))
 			return conn_fail(b->db, -EPROTO);
 		d.vlen = a.vlen;
-		if (a.vlen) {
-			d.val = malloc(a.vlen);
+		d.klen = k ? mnl_attr_get_payload_len(k) : 0;
+		if (a.vlen + d.klen) {
+			d.val = malloc(a.vlen + d.klen);
 			if (d.val) {
 				msg_value_copy(&a, d.val, a.vlen);
+				if (k)
+					memcpy((uint8_t *)d.val + a.vlen,
+					       mnl_attr_get_payload(k), d.klen);
 			} else {
 				/* The value is lost: this operation fails. */
 				d.status = -ENOMEM;
 				d.vlen = 0;
+				d.klen = 0;
 			}
 		}
 	}
+	if (s->op == TDB_CMD_LOAD)
+		d.vlen = msg_get_u64(a.tb[TDB_A_RECORDS]);
 	err = done_push(b, &d);
 	if (err) {
 		/* The answer is lost: the connection cannot go on. */
@@ -342,6 +352,8 @@ static int batch_queue(struct tdb_batch *b, uint8_t cmd, const char *table,
 	err = msg_check_call(b->db, table);
 	if (!err)
 		err = msg_check_key(key, klen);
+	if (!err && cmd == TDB_CMD_LOOKUP && klen != 4 && klen != 16)
+		err = -EINVAL;
 	if (!err && cmd == TDB_CMD_PUT)
 		err = msg_check_value(val, vlen);
 	if (!err)
@@ -399,6 +411,41 @@ TDB_EXPORT int tdb_batch_del(struct tdb_batch *b, const char *table,
 	return batch_queue(b, TDB_CMD_DEL, table, key, klen, NULL, 0, 0, user);
 }
 
+TDB_EXPORT int tdb_batch_lookup(struct tdb_batch *b, const char *table,
+				const void *addr, size_t alen, void *user)
+{
+	return batch_queue(b, TDB_CMD_LOOKUP, table, addr, alen, NULL, 0, 0,
+			   user);
+}
+
+int batch_queue_msg(struct tdb_batch *b, const struct nlmsghdr *msg,
+		    void *user)
+{
+	const struct tdb_genlhdr *g = mnl_nlmsg_get_payload(msg);
+	struct nlmsghdr *nlh;
+	unsigned int idx;
+	int err;
+
+	err = batch_slot(b, &idx);
+	if (err)
+		return err;
+	nlh = batch_room(b, msg->nlmsg_len);
+	if (!nlh) {
+		b->free_slots[b->nfree++] = idx;
+		return conn_usable(b->db) ? conn_usable(b->db) : -ENOMEM;
+	}
+	memcpy(nlh, msg, msg->nlmsg_len);
+	nlh->nlmsg_seq = SEQ_MAKE(b->id, idx);
+	b->len += MNL_ALIGN(nlh->nlmsg_len);
+	b->slots[idx].state = SLOT_QUEUED;
+	b->slots[idx].op = g->cmd;
+	b->slots[idx].user = user;
+	b->queued_slots[b->queued++] = idx;
+	if (b->len + 64 > b->db->frame_size - TDB_FRAME_HDR_SIZE)
+		return batch_flush(b);
+	return 0;
+}
+
 TDB_EXPORT int tdb_batch_submit(struct tdb_batch *b)
 {
 	int err = conn_usable(b->db);
@@ -443,9 +490,12 @@ static void reap_done(struct tdb_batch *b, struct tdb_completion *c,
 		e->user = d->user;
 		e->val = d->val;
 		e->vlen = d->vlen;
+		e->key = d->klen ? (uint8_t *)d->val + d->vlen : NULL;
+		e->klen = d->klen;
 		if (d->val)
 			b->old_vals[b->old_count++] = d->val;
-		else if (d->op == TDB_CMD_GET && !d->status)
+		if (!d->vlen && !d->status &&
+		    (d->op == TDB_CMD_GET || d->op == TDB_CMD_LOOKUP))
 			e->val = empty_val;
 		b->done_head = (b->done_head + 1) % b->done_cap;
 		b->done_count--;

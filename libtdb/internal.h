@@ -143,6 +143,14 @@ struct nlmsghdr *sync_start(struct tdb *db, uint8_t cmd, size_t size);
 struct tdb_batch *batch_find(struct tdb *db, uint16_t id);
 int batch_complete(struct tdb_batch *b, const struct nlmsghdr *nlh);
 void batch_detach_all(struct tdb *db);
+/*
+ * Queues the complete message @msg (its nlmsg_seq is set here) as one
+ * operation of @b, for requests the batch API does not build itself
+ * (load.c's LOAD).  A LOAD's completion carries the owner's RECORDS
+ * figure in vlen.  0 or -errno, as the tdb_batch_* queueing calls.
+ */
+int batch_queue_msg(struct tdb_batch *b, const struct nlmsghdr *msg,
+		    void *user);
 
 /* scan.c */
 void scan_detach_all(struct tdb *db);

@@ -124,6 +124,36 @@ TDB_EXPORT int tdb_get(struct tdb *db, const char *table, const void *key,
 	return 0;
 }
 
+TDB_EXPORT int tdb_lookup(struct tdb *db, const char *table, const void *addr,
+			  size_t alen, void *prefix, size_t *plen, void *buf,
+			  size_t cap, size_t *vlen)
+{
+	const struct nlattr *k;
+	struct msg_attrs a;
+	int err;
+
+	if (alen != 4 && alen != 16)
+		return -EINVAL;
+	err = key_call(db, TDB_CMD_LOOKUP, table, addr, alen, &a);
+	if (err)
+		return err;
+	if (a.status)
+		return a.status;
+	k = a.tb[TDB_A_KEY];
+	/* A prefix is its address and a length byte: 5 or 17 bytes. */
+	if (!a.val_first || !k || mnl_attr_get_payload_len(k) != alen + 1)
+		return conn_fail(db, -EPROTO);
+	if (prefix)
+		memcpy(prefix, mnl_attr_get_payload(k), alen + 1);
+	if (plen)
+		*plen = alen + 1;
+	if (vlen)
+		*vlen = a.vlen;
+	if (buf)
+		msg_value_copy(&a, buf, cap);
+	return 0;
+}
+
 TDB_EXPORT int tdb_get_alloc(struct tdb *db, const char *table,
 			     const void *key, size_t klen, void **val,
 			     size_t *vlen)

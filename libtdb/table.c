@@ -25,11 +25,15 @@ TDB_EXPORT int tdb_create(struct tdb *db, const char *table,
 		return err;
 	if (!opts)
 		opts = &defaults;
-	if (opts->key_type > TDB_KEY_U64 || opts->durability > TDB_DUR_MAX ||
-	    opts->mode > 0777)
+	if (opts->key_type > TDB_KEY_TYPE_MAX ||
+	    opts->durability > TDB_DUR_MAX || opts->mode > 0777 ||
+	    opts->schema_len > TDB_SCHEMA_MAX ||
+	    (opts->schema_len && !opts->schema))
 		return -EINVAL;
 	nlh = sync_start(db, TDB_CMD_TABLE_CREATE,
-			 msg_size(table, 0, (size_t)-1, 5 * (MNL_ATTR_HDRLEN + 8)));
+			 msg_size(table, 0, (size_t)-1,
+				  5 * (MNL_ATTR_HDRLEN + 8) +
+					  MNL_ALIGN(opts->schema_len)));
 	if (!nlh)
 		return -ENOMEM;
 	msg_put_table(nlh, table);
@@ -37,6 +41,9 @@ TDB_EXPORT int tdb_create(struct tdb *db, const char *table,
 	mnl_attr_put_u32(nlh, TDB_A_MODE, opts->mode ? opts->mode : 0600);
 	mnl_attr_put_u32(nlh, TDB_A_KEY_TYPE, opts->key_type);
 	mnl_attr_put_u32(nlh, TDB_A_DURABILITY, opts->durability);
+	if (opts->schema_len)
+		mnl_attr_put(nlh, TDB_A_SCHEMA, opts->schema_len,
+			     opts->schema);
 	err = sync_call(db, &a);
 	return err ? err : a.status;
 }
@@ -242,5 +249,33 @@ TDB_EXPORT int tdb_stats(struct tdb *db, struct tdb_stats *st)
 	st->log_error = (int32_t)msg_get_u32(a.tb[TDB_A_LOG_ERROR]);
 	st->checkpoint_time = msg_get_u64(a.tb[TDB_A_CKPT_TIME]);
 	st->checkpoint_lsn = msg_get_u64(a.tb[TDB_A_CKPT_LSN]);
+	return 0;
+}
+
+TDB_EXPORT int tdb_table_schema(struct tdb *db, const char *table,
+				char **schema, size_t *len)
+{
+	const struct nlattr *sa;
+	struct msg_attrs a;
+	size_t n;
+	int err;
+
+	*schema = NULL;
+	*len = 0;
+	err = table_call(db, TDB_CMD_TABLE_INFO, table, &a);
+	if (err)
+		return err;
+	sa = a.tb[TDB_A_SCHEMA];
+	if (!sa)
+		return 0;
+	n = mnl_attr_get_payload_len(sa);
+	if (n > TDB_SCHEMA_MAX)
+		return conn_fail(db, -EPROTO);
+	*schema = malloc(n + 1);
+	if (!*schema)
+		return -ENOMEM;
+	memcpy(*schema, mnl_attr_get_payload(sa), n);
+	(*schema)[n] = 0;
+	*len = n;
 	return 0;
 }

@@ -38,7 +38,7 @@ void conn_log(const struct conn *c, int level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_msg(level, "conn %llu (pid %ld uid %u): %s",
-		(unsigned long long)c->id, (long)c->pid, c->cred.uid, msg);
+		(unsigned long long)c->id, (long)c->pid, c->sess.cred.uid, msg);
 }
 
 void conn_account(struct conn *c)
@@ -111,8 +111,8 @@ struct conn *conn_create(int fd, const struct ucred *peer)
 		return NULL;
 	c->id = (u64)port_atomic_add_return(&conn_ids, 1);
 	c->pid = peer->pid;
-	c->cred.uid = peer->uid;
-	c->cred.gid = peer->gid;
+	tdb_session_init(&c->sess, &(struct tdb_cred){ .uid = peer->uid,
+						       .gid = peer->gid });
 	c->sock = fd;
 	c->tx_efd = c->rx_efd = c->memfd = -1;
 
@@ -207,6 +207,6 @@ void conn_destroy(struct conn *c)
 		port_atomic_dec_return(&owner.connections);
 	}
 	if (c->uid_counted)
-		uid_conns_drop(c->cred.uid);
+		uid_conns_drop(c->sess.cred.uid);
 	free(c);
 }

@@ -124,6 +124,44 @@ static int journal_drop_segments(const char *dir)
 	return err ? err : port_dir_sync(dir);
 }
 
+/* Finds a staging table: copies its name into @arg and stops the walk. */
+static int journal_find_staging(void *arg, struct tdb_table *t)
+{
+	struct tdb_table_opts opts;
+
+	tdb_table_opts(t, &opts);
+	if (!(opts.flags & TDB_TABLE_STAGING))
+		return 0;
+	strcpy(arg, tdb_table_name(t));
+	return 1;
+}
+
+/*
+ * Staging tables that the log left without a commit belonged to loads
+ * whose clients are gone: drop them (logged, so that the next recovery
+ * need not), as a closed connection would have.
+ */
+static void journal_drop_staging(void)
+{
+	char name[TDB_NAME_MAX];
+	unsigned int n = 0;
+	int err;
+
+	while (tdb_db_for_each(&owner.db, journal_find_staging, name)) {
+		err = tdb_table_drop(&owner.db, name, NULL, NULL);
+		if (err) {
+			log_msg(LOG_WARN, "dropping staging table %s: %s",
+				name, strerror(-err));
+			break;
+		}
+		n++;
+	}
+	if (n)
+		log_msg(LOG_INFO,
+			"dropped %u staging tables of loads that did not commit",
+			n);
+}
+
 int journal_recover(const struct tdbd_opts *o)
 {
 	unsigned int per_uid = owner.db.tables_per_uid;
@@ -217,6 +255,7 @@ int journal_recover(const struct tdbd_opts *o)
 	}
 	owner.db.tables_per_uid = per_uid;
 	owner.db.wal = wal;
+	journal_drop_staging();
 	WRITE_ONCE(owner.log.ckpt_time, ci.time);
 	WRITE_ONCE(owner.log.ckpt_lsn, ci.start_lsn);
 	j.kept_lsn = ci.start_lsn;

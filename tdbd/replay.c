@@ -155,7 +155,10 @@ static int replay_write(struct replay *r, const struct tdb_wal_rec *rec,
 	return 0;
 }
 
-/* Creates and drops: the table set changes, nothing may be pending. */
+/*
+ * Creates, drops and load commits: the table set changes, nothing may be
+ * pending.
+ */
 static int replay_table_op(struct replay *r, const struct tdb_wal_rec *rec,
 			   u64 end)
 {
@@ -166,6 +169,22 @@ static int replay_table_op(struct replay *r, const struct tdb_wal_rec *rec,
 	if (rec->type == TDB_WAL_TABLE_DROP) {
 		err = tdb_table_drop(&owner.db, rec->name, NULL, NULL);
 		return err == -ENOENT ? 0 : err;
+	}
+	if (rec->type == TDB_WAL_TABLE_SWAP ||
+	    rec->type == TDB_WAL_TABLE_MERGE) {
+		err = rec->type == TDB_WAL_TABLE_SWAP ?
+			      tdb_table_swap(&owner.db, rec->name, rec->name2,
+					     false) :
+			      tdb_table_merge(&owner.db, rec->name, rec->name2,
+					      false);
+		/* Already applied: the checkpoint holds the result. */
+		if (err == -ENOENT)
+			return 0;
+		if (!err)
+			err = replay_table(r, rec->name);
+		if (!err && r->t)
+			tdb_table_set_log_lsn(r->t, end);
+		return err;
 	}
 	err = tdb_table_create(&owner.db, rec->name, &rec->opts);
 	if (err == -EEXIST)
@@ -190,12 +209,13 @@ static int replay_one(void *arg, const struct tdb_wal_rec *rec, u64 lsn,
 		break;
 	case TDB_WAL_TABLE_CREATE:
 	case TDB_WAL_TABLE_DROP:
+	case TDB_WAL_TABLE_SWAP:
+	case TDB_WAL_TABLE_MERGE:
 		err = replay_table_op(r, rec, end);
 		if (!err)
 			r->applied++;
 		break;
 	default:
-		/* Nothing writes TABLE_SWAP yet: bulk loads (issue 5) will. */
 		log_msg(LOG_ERR, "log record at LSN %llu: type %u is not supported by this tdbd",
 			(unsigned long long)lsn, rec->type);
 		return -EOPNOTSUPP;

@@ -280,7 +280,7 @@ static int ring_exec(struct conn *c)
 {
 	int ret;
 
-	ret = tdb_exec_batch(&owner, &c->cred, c->in.data + c->in_off,
+	ret = tdb_exec_batch(&owner, &c->sess, c->in.data + c->in_off,
 			     c->in.len - c->in_off, &c->sink);
 	journal_appended();
 	if (ret < 0) {

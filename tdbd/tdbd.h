@@ -155,7 +155,7 @@ struct conn_hold {
 struct conn {
 	u64 id;
 	pid_t pid;
-	struct tdb_cred cred;
+	struct tdb_session sess;	/* credentials and bulk loads */
 	int sock;		/* control channel */
 	int memfd;		/* the region, until the welcome is sent */
 	int tx_efd;		/* the client writes: wakes us (never read) */

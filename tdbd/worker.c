@@ -78,6 +78,8 @@ static void worker_close(struct worker *w, struct conn *c)
 	/* The client holds the eventfd too: closing ours would not unwatch it. */
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->tx_efd, NULL);
 	worker_unlink(w, c);
+	/* Loads that did not commit leave nothing behind. */
+	tdb_session_end(&owner, &c->sess);
 	conn_destroy(c);
 }
 

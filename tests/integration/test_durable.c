@@ -487,7 +487,7 @@ static void wlog_read(const char *dir, struct wlog *w)
 			     r->type == WAL_TABLE_CREATE) &&
 			    len >= 4) {
 				uint16_t nlen = le16(p), klen = le16(p + 2);
-				uint32_t fixed = r->type == WAL_PUT ? 8 : 32;
+				uint32_t fixed = r->type == WAL_PUT ? 8 : 36;
 
 				if (nlen < TDB_NAME_MAX &&
 				    fixed + nlen <= len) {
@@ -2485,7 +2485,8 @@ static void test_clean_restart(void **state)
 		.opts = { 8 * MIB, 0604, TDB_KEY_STR, TDB_DUR_ASYNC },
 	}, sy = {
 		.name = "c_sync",
-		.opts = { 4 * MIB, 0660, TDB_KEY_U64, TDB_DUR_SYNC },
+		/* Keys are text: the key types that take any bytes. */
+		.opts = { 4 * MIB, 0660, TDB_KEY_STR, TDB_DUR_SYNC },
 	}, df = {
 		.name = "c_dflt",
 		.opts = { 0, 0600, TDB_KEY_BYTES, TDB_DUR_ASYNC },
@@ -2515,8 +2516,10 @@ static void test_clean_restart(void **state)
 	ct_fill(db, &re);
 	assert_int_equal(tdb_drop(db, "c_re"), 0);
 	/* re-created with other options and other records */
-	re.opts = (struct tdb_create_opts){ 2 * MIB, 0644, TDB_KEY_U32,
-					    TDB_DUR_SYNC };
+	re.opts = (struct tdb_create_opts){ .quota = 2 * MIB,
+					    .mode = 0644,
+					    .key_type = TDB_KEY_STR,
+					    .durability = TDB_DUR_SYNC };
 	memset(re.ver, 0, sizeof(re.ver));
 	re.huge = 0;
 	assert_int_equal(tdb_create(db, "c_re", &re.opts), 0);

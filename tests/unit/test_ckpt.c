@@ -759,14 +759,22 @@ static void forge_table(struct forge *f, const char *name, u32 nlen)
 	forge_bytes(f, e, TDB_CKPT_TABLE_FIXED + nlen);
 }
 
-/* A TABLE entry named "t" with the given key type and durability. */
-static void forge_table_opts(struct forge *f, u32 key_type, u32 durability)
+/*
+ * A TABLE entry named "t" with the given key type, durability and flags,
+ * and a schema of @slen bytes ('s'), at most 64.
+ */
+static void forge_table_opts(struct forge *f, u32 key_type, u32 durability,
+			     u32 flags, u16 slen)
 {
-	u8 e[128] = { TDB_CKPT_TABLE, 1, 't' };
+	u8 e[192] = { TDB_CKPT_TABLE, 1, 't' };
 
 	put_le32(e + 3 + 20, key_type);
 	put_le32(e + 3 + 24, durability);
-	forge_bytes(f, e, TDB_CKPT_TABLE_FIXED + 1);
+	put_le32(e + 3 + 52, flags);
+	e[3 + 56] = (u8)slen;
+	e[3 + 57] = (u8)(slen >> 8);
+	memset(e + 3 + 58, 's', slen <= 64 ? slen : 0);
+	forge_bytes(f, e, TDB_CKPT_TABLE_FIXED + 1 + (slen <= 64 ? slen : 0));
 }
 
 static void forge_rec(struct forge *f, u32 klen, u32 vlen)
@@ -969,22 +977,33 @@ static void test_forged_table_opts(void **state)
 	struct forge *f = malloc(sizeof(*f));
 
 	forge_start(f, 5, TDB_CKPT_VERSION);
-	forge_table_opts(f, TDB_KEY_U64, TDB_DUR_MAX);
+	forge_table_opts(f, TDB_KEY_TYPE_MAX, TDB_DUR_MAX, 0, 64);
 	forge_end(f, 1, 0);
 	forge_expect(f, 0, NULL);
 
 	forge_start(f, 5, TDB_CKPT_VERSION);
-	forge_table_opts(f, TDB_KEY_U64 + 1, TDB_DUR_ASYNC);
+	forge_table_opts(f, TDB_KEY_TYPE_MAX + 1, TDB_DUR_ASYNC, 0, 0);
 	forge_end(f, 1, 0);
 	forge_expect(f, -EBADMSG, "bad table options");
 
 	forge_start(f, 5, TDB_CKPT_VERSION);
-	forge_table_opts(f, TDB_KEY_BYTES, TDB_DUR_MAX + 1);
+	forge_table_opts(f, TDB_KEY_BYTES, TDB_DUR_MAX + 1, 0, 0);
 	forge_end(f, 1, 0);
 	forge_expect(f, -EBADMSG, "bad table options");
 
 	forge_start(f, 5, TDB_CKPT_VERSION);
-	forge_table_opts(f, 0xffffffffU, 0xffffffffU);
+	forge_table_opts(f, TDB_KEY_BYTES, TDB_DUR_ASYNC, 0x80, 0);
+	forge_end(f, 1, 0);
+	forge_expect(f, -EBADMSG, "bad table options");
+
+	/* A schema length past the block is an entry cut short. */
+	forge_start(f, 5, TDB_CKPT_VERSION);
+	forge_table_opts(f, TDB_KEY_BYTES, TDB_DUR_ASYNC, 0, 1000);
+	forge_end(f, 1, 0);
+	forge_expect(f, -EBADMSG, "table entry cut short");
+
+	forge_start(f, 5, TDB_CKPT_VERSION);
+	forge_table_opts(f, 0xffffffffU, 0xffffffffU, 0, 0);
 	forge_end(f, 1, 0);
 	forge_expect(f, -EBADMSG, "bad table options");
 	free(f);

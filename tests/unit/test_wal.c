@@ -308,8 +308,12 @@ static int check_types(void *arg, const struct tdb_wal_rec *r, u64 lsn, u64 end)
 		     !strcmp(r->name, "t1") &&
 		     r->opts.quota == (1ULL << 40) + 3 && r->opts.uid == 1000 &&
 		     r->opts.gid == 100 && r->opts.mode == 0640 &&
-		     r->opts.key_type == TDB_KEY_STR &&
-		     r->opts.durability == TDB_DUR_SYNC && !r->key && !r->val;
+		     r->opts.key_type == TDB_KEY_CIDR6 &&
+		     r->opts.durability == TDB_DUR_SYNC &&
+		     r->opts.flags == TDB_TABLE_STAGING &&
+		     r->opts.schema_len == 7 &&
+		     !memcmp(r->opts.schema, "{\"k\":1}", 7) && !r->key &&
+		     !r->val;
 		break;
 	case 1:
 		ok = r->type == TDB_WAL_PUT && !strcmp(r->name, "t1") &&
@@ -331,9 +335,13 @@ static int check_types(void *arg, const struct tdb_wal_rec *r, u64 lsn, u64 end)
 		break;
 	case 5:
 		ok = r->type == TDB_WAL_TABLE_SWAP && !strcmp(r->name, "t1") &&
-		     !strcmp(r->name2, "t1.staging-0123456789");
+		     !strcmp(r->name2, "~0123456789abcdef");
 		break;
 	case 6:
+		ok = r->type == TDB_WAL_TABLE_MERGE && !strcmp(r->name, "t1") &&
+		     !strcmp(r->name2, "~fedcba9876543210");
+		break;
+	case 7:
 		ok = r->type == TDB_WAL_TABLE_DROP && !strcmp(r->name, "t1") &&
 		     !r->name2;
 		break;
@@ -351,8 +359,11 @@ static void test_round_trip(void **state)
 				    .uid = 1000,
 				    .gid = 100,
 				    .mode = 0640,
-				    .key_type = TDB_KEY_STR,
-				    .durability = TDB_DUR_SYNC };
+				    .key_type = TDB_KEY_CIDR6,
+				    .durability = TDB_DUR_SYNC,
+				    .flags = TDB_TABLE_STAGING,
+				    .schema = "{\"k\":1}",
+				    .schema_len = 7 };
 	char longname[TDB_NAME_MAX + 1];
 	static u8 key[TDB_KEY_MAX + 1];
 	struct tdb_wal_report rep;
@@ -402,7 +413,11 @@ static void test_round_trip(void **state)
 	assert_int_equal(tdb_wal_append(wal, &r, &end), 0);
 	r = (struct tdb_wal_rec){ .type = TDB_WAL_TABLE_SWAP,
 				  .name = "t1",
-				  .name2 = "t1.staging-0123456789" };
+				  .name2 = "~0123456789abcdef" };
+	assert_int_equal(tdb_wal_append(wal, &r, &end), 0);
+	r = (struct tdb_wal_rec){ .type = TDB_WAL_TABLE_MERGE,
+				  .name = "t1",
+				  .name2 = "~fedcba9876543210" };
 	assert_int_equal(tdb_wal_append(wal, &r, &end), 0);
 	r = (struct tdb_wal_rec){ .type = TDB_WAL_TABLE_DROP, .name = "t1" };
 	assert_int_equal(tdb_wal_append(wal, &r, &end), 0);
@@ -441,9 +456,9 @@ static void test_round_trip(void **state)
 	tdb_wal_close(wal);
 
 	assert_int_equal(tdb_wal_replay(dir, 0, 0, check_types, &t, &rep), 0);
-	assert_int_equal(t.n, 7);
+	assert_int_equal(t.n, 8);
 	assert_true(t.ok);
-	assert_int_equal(rep.records, 7);
+	assert_int_equal(rep.records, 8);
 	assert_int_equal(rep.segments, 1);
 	assert_int_equal(rep.damage, TDB_WAL_CLEAN);
 	assert_true(rep.end_lsn == end);
@@ -803,9 +818,9 @@ static void test_bad_header(void **state)
 	assert_int_equal(replay(0, 0, 0, &s, &rep), -EBADMSG);
 	assert_string_equal(rep.reason, "bad segment header CRC");
 
-	/* Version 2 with a valid CRC: never read, even accepting loss. */
+	/* Another version with a valid CRC: never read, even accepting loss. */
 	memcpy(h, saved0, sizeof(h));
-	put_le32_at(h + 4, 2);
+	put_le32_at(h + 4, TDB_WAL_VERSION + 1);
 	put_le32_at(h + 20, ~port_crc32c(~0U, h, 20));
 	poke(names[0], 0, h, sizeof(h));
 	assert_int_equal(replay(0, 0, 0, &s, &rep), -EPROTONOSUPPORT);
@@ -819,7 +834,7 @@ static void test_bad_header(void **state)
 	/* The last segment: the writer checks its header. */
 	saved1 = read_whole(names[n - 1], &len);
 	memcpy(h, saved1, sizeof(h));
-	put_le32_at(h + 4, 2);
+	put_le32_at(h + 4, TDB_WAL_VERSION + 1);
 	put_le32_at(h + 20, ~port_crc32c(~0U, h, 20));
 	poke(names[n - 1], 0, h, sizeof(h));
 	assert_int_equal(tdb_wal_open(dir, NULL, &wal), -EPROTONOSUPPORT);
@@ -1216,13 +1231,16 @@ static void test_table_logging(void **state)
 /* A TABLE_CREATE with a good CRC but options no table can have is bad. */
 static void test_bad_table_opts(void **state)
 {
-	static const u32 bad[][2] = {
-		{ TDB_KEY_U64 + 1, TDB_DUR_ASYNC },
-		{ TDB_KEY_BYTES, TDB_DUR_MAX + 1 },
-		{ 0xffffffffU, 0xffffffffU },
+	/* Key type, durability, flags. */
+	static const u32 bad[][3] = {
+		{ TDB_KEY_TYPE_MAX + 1, TDB_DUR_ASYNC, 0 },
+		{ TDB_KEY_BYTES, TDB_DUR_MAX + 1, 0 },
+		{ TDB_KEY_BYTES, TDB_DUR_ASYNC, 0x100 },
+		{ 0xffffffffU, 0xffffffffU, 0xffffffffU },
 	};
-	struct tdb_table_opts o = { .key_type = TDB_KEY_U64,
-				    .durability = TDB_DUR_MAX };
+	struct tdb_table_opts o = { .key_type = TDB_KEY_TYPE_MAX,
+				    .durability = TDB_DUR_MAX,
+				    .flags = TDB_TABLE_FLAGS };
 	char names[4][TDB_WAL_FILE_NAME_LEN];
 	struct tdb_wal_report rep;
 	struct tdb_wal_rec r;
@@ -1259,6 +1277,7 @@ static void test_bad_table_opts(void **state)
 		memcpy(buf, saved, len);
 		put_le32_at((u8 *)buf + off + TDB_WAL_REC_HDR + 16, bad[i][0]);
 		put_le32_at((u8 *)buf + off + TDB_WAL_REC_HDR + 20, bad[i][1]);
+		put_le32_at((u8 *)buf + off + TDB_WAL_REC_HDR + 32, bad[i][2]);
 		reseal(buf, off);
 		write_whole(names[0], buf, len);
 		memset(&l, 0, sizeof(l));

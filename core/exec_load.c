@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * exec_load.c - bulk loads: LOAD_BEGIN makes a staging table, LOAD fills
+ * it with many records per message, LOAD_COMMIT swaps it in (or merges
+ * it), LOAD_ABORT drops it; and the session that owns the loads.
+ *
+ * Decisions recorded here:
+ *  - Every load stages, with or without TDB_LOAD_REPLACE, so that a load
+ *    that fails half-way (a bad line, a dead client) leaves the table as
+ *    it was: nothing of it is visible before the commit.
+ *  - A staging table copies its target's options (key type, class,
+ *    quota, owner and mode, schema), so its records are checked as the
+ *    target's would be and its access is the target's.  Its name is '~'
+ *    and 16 random hex digits, which no client can create.
+ *  - Only the session that began a load may commit or abort it; others
+ *    may read and write its staging table if they can write the target
+ *    (they would have to guess its name), which gains them nothing.
+ *  - LOAD into a staging table is answered at once, whatever the class:
+ *    its records are not acknowledged to anyone until the commit, which
+ *    waits for the log as the target's class says (sync: on disk).  A
+ *    load therefore costs one log sync however many records it holds.
+ *  - A LOAD record is a RECORD nest of one KEY and one VALUE attribute, so
+ *    its value is at most TDB_VALUE_CHUNK bytes; libtdb sends a record
+ *    with a larger value as a PUT to the staging table.
+ */
+#include "exec_int.h"
+#include "keytype.h"
+
+void tdb_session_init(struct tdb_session *s, const struct tdb_cred *cred)
+{
+	memset(s, 0, sizeof(*s));
+	s->cred = *cred;
+}
+
+static struct tdb_stage *tdb_session_find(struct tdb_session *s,
+					  const char *staging)
+{
+	u32 i;
+
+	for (i = 0; i < s->nloads; i++)
+		if (!strcmp(s->loads[i].staging, staging))
+			return &s->loads[i];
+	return NULL;
+}
+
+bool tdb_session_owns(struct tdb_session *s, const char *staging)
+{
+	return tdb_session_find(s, staging);
+}
+
+static void tdb_session_forget(struct tdb_session *s, struct tdb_stage *st)
+{
+	*st = s->loads[--s->nloads];
+}
+
+void tdb_session_end(struct tdb_owner *o, struct tdb_session *s)
+{
+	while (s->nloads) {
+		struct tdb_stage *st = &s->loads[s->nloads - 1];
+
+		tdb_table_drop(&o->db, st->staging, NULL, NULL);
+		tdb_session_forget(s, st);
+	}
+}
+
+/* '~' and 16 random hex digits. */
+static void tdb_staging_name(char *name)
+{
+	static const char hex[] = "0123456789abcdef";
+	u8 rnd[8];
+	u32 i;
+
+	port_random_bytes(rnd, sizeof(rnd));
+	name[0] = '~';
+	for (i = 0; i < sizeof(rnd); i++) {
+		name[1 + 2 * i] = hex[rnd[i] >> 4];
+		name[2 + 2 * i] = hex[rnd[i] & 15];
+	}
+	name[1 + 2 * sizeof(rnd)] = 0;
+}
+
+int tdb_do_load_begin(struct tdb_exec *x, struct tdb_req *rq,
+		      struct tdb_rsp *r)
+{
+	struct tdb_session *sess = x->sess;
+	struct tdb_table_opts opts = x->topts;
+	struct tdb_stage *st;
+	u32 flags = 0;
+	int err, tries;
+
+	if (rq->tb[TDB_A_FLAGS])
+		flags = tdb_get_u32(rq->tb[TDB_A_FLAGS]);
+	if (flags & ~TDB_LOAD_REPLACE) {
+		tdb_rsp_error(r, -EINVAL, "bad FLAGS");
+		return 0;
+	}
+	if (opts.flags & TDB_TABLE_STAGING) {
+		tdb_rsp_error(r, -EINVAL, "a load cannot target a staging table");
+		return 0;
+	}
+	if (sess->nloads == TDB_SESSION_LOADS) {
+		tdb_rsp_error(r, -EBUSY,
+			      "this connection runs 16 loads already");
+		return 0;
+	}
+	st = &sess->loads[sess->nloads];
+	opts.flags |= TDB_TABLE_STAGING;
+	/* 64 random bits: a clash means a broken random source, or luck. */
+	for (tries = 0; tries < 4; tries++) {
+		tdb_staging_name(st->staging);
+		err = tdb_table_create(&x->o->db, st->staging, &opts);
+		if (err != -EEXIST)
+			break;
+	}
+	if (err) {
+		tdb_rsp_error(r, err, err == -ENOSPC || err == -EIO ?
+				      "the log cannot be written" : NULL);
+		return 0;
+	}
+	strcpy(st->target, tdb_table_name(x->t));
+	st->flags = flags;
+	sess->nloads++;
+	tdb_rsp_str(r, TDB_A_TABLE, st->staging);
+	return 0;
+}
+
+/*
+ * The KEY and VALUE of the RECORD nest @rec.  0, or -errno with *@why
+ * saying what is wrong.
+ */
+static int tdb_load_record(const struct nlattr *rec, const u8 **key,
+			   u32 *klen, const u8 **val, u32 *vlen,
+			   const char **why)
+{
+	const struct nlattr *a;
+	int rem;
+
+	*key = NULL;
+	*val = NULL;
+	nla_for_each_attr(a, nla_data(rec), nla_len(rec), rem) {
+		if (nla_type(a) == TDB_A_KEY && !*key) {
+			*key = nla_data(a);
+			*klen = nla_len(a);
+		} else if (nla_type(a) == TDB_A_VALUE && !*val) {
+			*val = nla_data(a);
+			*vlen = nla_len(a);
+		} else {
+			*why = "RECORD: holds one KEY and one VALUE";
+			return -EINVAL;
+		}
+	}
+	if (rem) {
+		*why = "RECORD: attribute runs past its nest";
+		return -EINVAL;
+	}
+	if (!*key || !*val) {
+		*why = *key ? "RECORD: VALUE missing" : "RECORD: KEY missing";
+		return -EINVAL;
+	}
+	if (!*klen) {
+		*why = "KEY: empty";
+		return -EINVAL;
+	}
+	if (*klen > TDB_KEY_MAX) {
+		*why = "KEY: longer than 1024 bytes";
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/* The reason for a put's error in a load, as PUT gives it. */
+static const char *tdb_load_why(struct tdb_exec *x, int err)
+{
+	switch (err) {
+	case -ENOSPC:
+		return x->o->db.wal && tdb_wal_last_error(x->o->db.wal) ?
+			       "the disk is full: the log cannot be written" :
+			       "table quota exceeded";
+	case -EIO:
+		return "the log cannot be written (I/O error)";
+	case -ENOENT:
+		return "table dropped";
+	case -ENOBUFS:
+		return "the log's memory is full: writes outrun the disk";
+	}
+	return NULL;
+}
+
+int tdb_do_load(struct tdb_exec *x, struct tdb_req *rq, struct tdb_rsp *r)
+{
+	const struct nlmsghdr *nlh = rq->nlh;
+	const struct nlattr *a;
+	const char *why = NULL;
+	const u8 *key, *val;
+	u32 klen = 0, vlen = 0;
+	u64 n = 0;
+	int rem, err = 0;
+
+	nla_for_each_attr(a, (const struct nlattr *)((const u8 *)nlh +
+						      TDB_MSG_HDRLEN),
+			  (int)(nlh->nlmsg_len - TDB_MSG_HDRLEN), rem) {
+		if (nla_type(a) != TDB_A_RECORD)
+			continue;
+		err = tdb_load_record(a, &key, &klen, &val, &vlen, &why);
+		if (!err)
+			err = tdb_keytype_check(x->topts.key_type, key, klen,
+						&why);
+		if (!err) {
+			x->wrote = true;
+			err = tdb_table_put(x->t, key, klen, val, vlen, 0);
+			why = tdb_load_why(x, err);
+		}
+		if (err)
+			break;
+		n++;
+	}
+	if (err) {
+		tdb_rsp_error(r, err, why);
+		/* Which record of this message failed. */
+		tdb_rsp_u64(r, TDB_A_RECORDS, n);
+		return 0;
+	}
+	tdb_rsp_u64(r, TDB_A_RECORDS, n);
+	if (!(x->topts.flags & TDB_TABLE_STAGING))
+		tdb_rsp_wait_write(x, r);
+	return 0;
+}
+
+/* The load of this session whose staging table @rq names, or an error. */
+static struct tdb_stage *tdb_load_find(struct tdb_exec *x, struct tdb_req *rq,
+				       struct tdb_rsp *r)
+{
+	struct tdb_stage *st = tdb_session_find(x->sess, rq->table);
+
+	if (!st)
+		tdb_rsp_error(r, -ENOENT,
+			      "no load of this connection stages there");
+	/* Hold nothing: the commit drops a table, the abort another. */
+	tdb_exec_release(x);
+	return st;
+}
+
+int tdb_do_load_commit(struct tdb_exec *x, struct tdb_req *rq,
+		       struct tdb_rsp *r)
+{
+	struct tdb_stage *st = tdb_load_find(x, rq, r);
+	struct tdb_db *db = &x->o->db;
+	struct tdb_table_opts opts;
+	struct tdb_table_stats ts;
+	struct tdb_table *t;
+	int err;
+
+	if (!st)
+		return 0;
+	if (st->flags & TDB_LOAD_REPLACE)
+		err = tdb_table_swap(db, st->target, st->staging, true);
+	else
+		err = tdb_table_merge(db, st->target, st->staging, true);
+	if (err) {
+		/* The load stays, for an abort (or another try). */
+		tdb_rsp_error(r, err, err == -ENOENT ?
+				      "the table was dropped during the load" :
+				      tdb_load_why(x, err));
+		return 0;
+	}
+	rcu_read_lock();
+	t = tdb_table_find(db, st->target);
+	if (t) {
+		tdb_table_opts(t, &opts);
+		tdb_table_stats(t, &ts);
+	}
+	rcu_read_unlock();
+	tdb_session_forget(x->sess, st);
+	if (!t)
+		return 0;	/* dropped right after the commit */
+	tdb_rsp_u64(r, TDB_A_RECORDS, ts.records);
+	/* The log holds the commit by now: wait for it as the class says. */
+	if (opts.durability == TDB_DUR_SYNC)
+		tdb_rsp_wait_log(x, r);
+	return 0;
+}
+
+int tdb_do_load_abort(struct tdb_exec *x, struct tdb_req *rq,
+		      struct tdb_rsp *r)
+{
+	struct tdb_stage *st = tdb_load_find(x, rq, r);
+
+	if (!st)
+		return 0;
+	tdb_table_drop(&x->o->db, st->staging, NULL, NULL);
+	tdb_session_forget(x->sess, st);
+	return 0;
+}
