@@ -708,6 +708,21 @@ int tdb_req_value(struct tdb_req *rq, const u8 **val, u32 *vlen,
 	return 0;
 }
 
+/*
+ * After a write found its held table dead: whether the name now leads to
+ * another table (a load's swap replaced it, or a drop and a create did),
+ * now held, that the write should be tried on.
+ */
+static bool tdb_exec_retry(struct tdb_exec *x, struct tdb_req *rq)
+{
+	const char *why;
+
+	if (!tdb_table_dead(x->t))
+		return false;
+	tdb_exec_release(x);
+	return !tdb_req_table(x, rq->table, TDB_PERM_W, &why);
+}
+
 static int tdb_do_put(struct tdb_exec *x, struct tdb_req *rq,
 		      struct tdb_rsp *r)
 {
@@ -733,6 +748,10 @@ static int tdb_do_put(struct tdb_exec *x, struct tdb_req *rq,
 		goto fail;
 	x->wrote = true;
 	err = tdb_table_put(x->t, rq->key, rq->klen, val, vlen, flags);
+	if (err == -ENOENT && tdb_exec_retry(x, rq)) {
+		x->wrote = true;
+		err = tdb_table_put(x->t, rq->key, rq->klen, val, vlen, flags);
+	}
 	switch (err) {
 	case 0:
 		tdb_rsp_wait_write(x, r);
@@ -772,6 +791,10 @@ static int tdb_do_del(struct tdb_exec *x, struct tdb_req *rq,
 
 	err = tdb_keytype_check(x->topts.key_type, rq->key, rq->klen, &why);
 	if (!err) {
+		x->wrote = true;
+		err = tdb_table_delete(x->t, rq->key, rq->klen);
+	}
+	if (err == -ENOENT && tdb_exec_retry(x, rq)) {
 		x->wrote = true;
 		err = tdb_table_delete(x->t, rq->key, rq->klen);
 	}

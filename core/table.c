@@ -64,7 +64,7 @@ struct tdb_table {
 	port_atomic_t refs;
 	struct rcu_head rcu;		/* drops the registry's reference */
 	port_mutex_t wlock;		/* serialises writers */
-	/* Under wlock: */
+	/* Under wlock (READ_ONCE outside): */
 	bool dead;
 	u64 rec_bytes;			/* READ_ONCE outside the lock */
 	u64 log_lsn;			/* READ_ONCE outside the lock */
@@ -394,7 +394,7 @@ free_table:
 static void tdb_table_unlink(struct tdb_db *db, struct tdb_table **link,
 			     struct tdb_table *t)
 {
-	t->dead = true;
+	WRITE_ONCE(t->dead, true);
 	tdb_retire_flush(t);
 	if (t->has_lpm)
 		tdb_lpm_flush(&t->lpm);
@@ -655,6 +655,11 @@ int tdb_db_for_each(struct tdb_db *db,
 const char *tdb_table_name(const struct tdb_table *t)
 {
 	return t->name;
+}
+
+bool tdb_table_dead(const struct tdb_table *t)
+{
+	return READ_ONCE(t->dead);
 }
 
 void tdb_table_opts(const struct tdb_table *t, struct tdb_table_opts *opts)

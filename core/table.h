@@ -224,6 +224,11 @@ u64 tdb_table_log_lsn(const struct tdb_table *t);
 void tdb_table_set_log_lsn(struct tdb_table *t, u64 lsn);
 
 const char *tdb_table_name(const struct tdb_table *t);
+/*
+ * Whether @t was dropped, or replaced by a load's swap: its name now
+ * leads to another table, or to none.
+ */
+bool tdb_table_dead(const struct tdb_table *t);
 void tdb_table_opts(const struct tdb_table *t, struct tdb_table_opts *opts);
 void tdb_table_stats(const struct tdb_table *t, struct tdb_table_stats *st);
 
