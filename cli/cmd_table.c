@@ -6,8 +6,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "tdb/schema.h"
 
 /* tables */
 
@@ -63,15 +65,63 @@ const struct cli_cmd cmd_tables = {
 
 /* create */
 
-static const char *opt_key_type, *opt_durability, *opt_mode, *opt_quota;
+static const char *opt_key_type, *opt_durability, *opt_mode, *opt_quota,
+	*opt_schema;
 
 static const struct cli_opt create_opts[] = {
+	{ "--schema", &opt_schema },
 	{ "--key-type", &opt_key_type },
 	{ "--durability", &opt_durability },
 	{ "--mode", &opt_mode },
 	{ "--quota", &opt_quota },
 	{ NULL, NULL },
 };
+
+/*
+ * Reads the schema file @path ("-": standard input) into a malloc'd
+ * buffer and checks it: the table gets its text as written, and its key
+ * type from it.  An exit status.
+ */
+static int read_schema(struct cli *c, const char *path, char **text,
+		       size_t *len, uint32_t *key_type)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	struct tdb_schema *s;
+	char err[512];
+	char *buf;
+	size_t n;
+	int r;
+
+	if (!f) {
+		cli_error(c, "cannot open schema '%s': %s", path,
+			  strerror(errno));
+		return CLI_FAIL;
+	}
+	/* One byte more than the limit, to tell a schema that is over it. */
+	buf = malloc(TDB_SCHEMA_MAX + 1);
+	n = buf ? fread(buf, 1, TDB_SCHEMA_MAX + 1, f) : 0;
+	r = !buf ? -ENOMEM : ferror(f) ? -EIO : 0;
+	if (f != stdin)
+		fclose(f);
+	if (r) {
+		cli_error(c, "cannot read schema '%s': %s", path,
+			  strerror(-r));
+		goto free_buf;
+	}
+	r = tdb_schema_parse(buf, n, &s, err, sizeof(err));
+	if (r) {
+		cli_error(c, "%s: %s", path, err);
+		goto free_buf;
+	}
+	*key_type = tdb_schema_key_type(s);
+	tdb_schema_free(s);
+	*text = buf;
+	*len = n;
+	return CLI_OK;
+free_buf:
+	free(buf);
+	return CLI_FAIL;
+}
 
 static int run_create(struct cli *c, char **args)
 {
@@ -81,12 +131,17 @@ static int run_create(struct cli *c, char **args)
 		.durability = TDB_DUR_ASYNC,
 	};
 	const char *table = args[0];
+	char *schema = NULL;
 	int v, err;
 
+	if (opt_key_type && opt_schema) {
+		cli_error(c, "--key-type and --schema exclude each other: the schema names the key type");
+		return CLI_FAIL;
+	}
 	if (opt_key_type) {
 		v = key_type_parse(opt_key_type);
 		if (v < 0) {
-			cli_error(c, "bad --key-type '%s': use bytes, str, u32 or u64",
+			cli_error(c, "bad --key-type '%s': use bytes, str, u32, u64, ipv4, ipv6, cidr4, cidr6 or mac",
 				  opt_key_type);
 			return CLI_FAIL;
 		}
@@ -111,7 +166,12 @@ static int run_create(struct cli *c, char **args)
 			  opt_quota);
 		return CLI_FAIL;
 	}
+	if (opt_schema &&
+	    read_schema(c, opt_schema, &schema, &o.schema_len, &o.key_type))
+		return CLI_FAIL;
+	o.schema = schema;
 	err = tdb_create(c->db, table, &o);
+	free(schema);
 	switch (err) {
 	case 0:
 		return CLI_OK;
@@ -139,9 +199,17 @@ const struct cli_cmd cmd_create = {
 		"characters of A-Z a-z 0-9 _ . -\n"
 		"\n"
 		"Options:\n"
-		"  --key-type TYPE     how keys are given and shown: bytes (the\n"
-		"                      default), str, u32 or u64 (decimal numbers,\n"
-		"                      stored little-endian in 4 or 8 bytes)\n"
+		"  --schema FILE       the table's schema (schema/README.md; FILE\n"
+		"                      '-' is standard input): its key type and\n"
+		"                      typed fields.  It is stored with the table,\n"
+		"                      so put, get and dump take and show records\n"
+		"                      as fields for every client.\n"
+		"  --key-type TYPE     for a table without a schema, how keys are\n"
+		"                      given and shown: bytes (the default), str,\n"
+		"                      u32, u64 (decimal numbers), ipv4, ipv6,\n"
+		"                      cidr4, cidr6 (prefixes, normalised) or mac.\n"
+		"                      With an address type and empty values the\n"
+		"                      table is a set: 'tdbcli put TABLE KEY'.\n"
 		"  --durability CLASS  memory (lost when tdbd stops), async (the\n"
 		"                      default: logged, written back soon) or sync\n"
 		"                      (acknowledged once on disk)\n"
@@ -173,16 +241,51 @@ const struct cli_cmd cmd_drop = {
 
 /* info */
 
+/*
+ * The table's schema for info: *@name its name (NULL: none), or *@bad
+ * why it does not parse; *@s the parsed schema (NULL unless one parsed).
+ * An exit status.
+ */
+static int info_schema(struct cli *c, const char *table,
+		       struct tdb_schema **s, char *bad, size_t badlen)
+{
+	size_t len;
+	char *text;
+	int err;
+
+	*s = NULL;
+	bad[0] = 0;
+	err = tdb_table_schema(c->db, table, &text, &len);
+	if (err)
+		return cli_table_error(c, table, err);
+	if (text && tdb_schema_parse(text, len, s, bad, badlen) == 0)
+		bad[0] = 0;
+	free(text);
+	return CLI_OK;
+}
+
 static int run_info(struct cli *c, char **args)
 {
 	struct tdb_table_info t;
+	struct tdb_schema *s;
+	char bad[256];
+	json_t *o;
 	int r;
 
 	r = cli_table_info(c, args[0], &t);
+	if (!r)
+		r = info_schema(c, args[0], &s, bad, sizeof(bad));
 	if (r)
 		return r;
-	if (c->json)
-		return json_print(c, json_table_info(&t), false);
+	if (c->json) {
+		o = json_table_info(&t);
+		if (o && json_object_set_new(o, "schema",
+					     s ? json_string(tdb_schema_name(s)) :
+						 json_null()))
+			json_decref(o), o = NULL;
+		tdb_schema_free(s);
+		return json_print(c, o, false);
+	}
 	printf("table:       %s\n", t.name);
 	printf("records:     %" PRIu64 "\n", t.records);
 	printf("memory:      ");
@@ -193,6 +296,20 @@ static int run_info(struct cli *c, char **args)
 	else
 		printf("none");
 	printf("\nkey type:    %s\n", key_type_name(t.key_type));
+	if (s) {
+		printf("schema:      %s (key %s; fields", tdb_schema_name(s),
+		       tdb_schema_key_name(s));
+		for (unsigned int i = 0; i < tdb_schema_nfields(s); i++)
+			printf("%s %s", i ? "," : "",
+			       tdb_schema_field_name(s, i));
+		printf("%s)\n", tdb_schema_nfields(s) ? "" : " none");
+		tdb_schema_free(s);
+	} else if (bad[0]) {
+		printf("schema:      stored, but this tdbcli cannot read it: %s\n",
+		       bad);
+	} else {
+		printf("schema:      none\n");
+	}
 	printf("durability:  %s\n", durability_name(t.durability));
 	printf("owner:       ");
 	print_owner(stdout, t.uid, t.gid);
@@ -213,12 +330,13 @@ const struct cli_cmd cmd_info = {
 	.nargs = 1,
 	.run = run_info,
 	.help = "Shows a table: its record count, memory use, quota, key type,\n"
-		"durability, owner (uid and gid, with their names when known),\n"
-		"mode (octal), the log position after its last write and the\n"
-		"owner's last checkpoint.  With --json: one object with the\n"
-		"members name, records, mem_bytes, quota (0: none), durability,\n"
-		"key_type, uid, gid, user, group (null when unknown), mode (an\n"
-		"octal string), log_lsn, checkpoint_time (seconds since the\n"
-		"epoch, 0: none) and checkpoint_lsn.  Exit status 1 when the\n"
-		"table does not exist.\n",
+		"schema (its name, key and fields, or none), durability, owner\n"
+		"(uid and gid, with their names when known), mode (octal), the\n"
+		"log position after its last write and the owner's last\n"
+		"checkpoint.  With --json: one object with the members name,\n"
+		"records, mem_bytes, quota (0: none), durability, key_type,\n"
+		"schema (its name, null when none), uid, gid, user, group (null\n"
+		"when unknown), mode (an octal string), log_lsn, checkpoint_time\n"
+		"(seconds since the epoch, 0: none) and checkpoint_lsn.  Exit\n"
+		"status 1 when the table does not exist.\n",
 };

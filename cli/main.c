@@ -15,6 +15,7 @@
 static const struct cli_cmd *const commands[] = {
 	&cmd_tables, &cmd_create, &cmd_drop, &cmd_info, &cmd_put,
 	&cmd_get,    &cmd_del,    &cmd_dump, &cmd_stats,
+	&cmd_load,   &cmd_lookup,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -30,11 +31,16 @@ static const char usage_text[] =
 	"  drop TABLE              drop a table with all its records\n"
 	"  info TABLE              show a table's records, memory, quota,\n"
 	"                          durability, key type, owner and mode\n"
-	"  put TABLE KEY VALUE     store VALUE under KEY\n"
-	"  get TABLE KEY           print the value stored under KEY\n"
+	"  put TABLE KEY [VALUE | FIELD=VALUE...]\n"
+	"                          store a record under KEY: its fields when\n"
+	"                          the table has a schema, else VALUE's bytes\n"
+	"  get TABLE KEY           print the record stored under KEY\n"
 	"  del TABLE KEY           delete KEY\n"
-	"  dump TABLE              print every record, KEY<TAB>VALUE a line\n"
+	"  dump TABLE              print every record, a line each\n"
 	"  stats                   show the owner's statistics\n"
+	"  load TABLE FILE         bulk-load CSV, JSON Lines or 'ipset save'\n"
+	"                          output ('tdbcli load --help')\n"
+	"  lookup TABLE ADDRESS    the longest prefix containing ADDRESS\n"
 	"\n"
 	"Global options (also accepted after the command):\n"
 	"  --socket PATH  the owner's socket; default: $TDB_SOCKET, else\n"
@@ -45,10 +51,14 @@ static const char usage_text[] =
 	"  -h, --help     this text; 'tdbcli COMMAND --help' for one command\n"
 	"  --             ends the options (for keys that start with '-')\n"
 	"\n"
-	"Keys are encoded per the table's key type: bytes and str take the\n"
-	"argument's bytes; u32 and u64 take a decimal number, stored\n"
-	"little-endian in 4 or 8 bytes.  Keys are 1 to 1024 bytes, values up\n"
-	"to 1 MiB.\n"
+	"Keys are written as the table's key type says: bytes and str as\n"
+	"they are; u32 and u64 as decimal numbers; ipv4 and ipv6 as\n"
+	"addresses; cidr4 and cidr6 as ADDRESS/LEN (an address alone is a\n"
+	"full-length prefix, and bits past LEN are cleared, with a note);\n"
+	"mac as aa:bb:cc:dd:ee:ff; a schema's composite key as its parts\n"
+	"joined by commas (tcp,10.0.0.1,40000,10.0.0.2,80).  A table made\n"
+	"with --schema FILE (schema/README.md) takes and shows its values\n"
+	"as typed fields.  Keys are 1 to 1024 bytes, values up to 1 MiB.\n"
 	"\n"
 	"Exit status: 0 on success, 1 when the table or key does not exist,\n"
 	"2 for usage errors and every other failure.\n";
@@ -154,8 +164,9 @@ static int take_opt(int argc, char **argv, int *i, const char *name,
 
 /*
  * Parses a command's arguments: its options (and the global ones) anywhere,
- * then exactly cmd->nargs positional arguments.  Returns -1 to go on, or
- * an exit status.
+ * then exactly cmd->nargs positional arguments (at least, for a command
+ * with cmd->more) into @pos, which has room for all of @argv and is left
+ * NULL-terminated.  Returns -1 to go on, or an exit status.
  */
 static int parse_command(struct cli *c, const struct cli_cmd *cmd, int argc,
 			 char **argv, char **pos)
@@ -168,7 +179,7 @@ static int parse_command(struct cli *c, const struct cli_cmd *cmd, int argc,
 		int r;
 
 		if (opts_done || a[0] != '-' || !a[1]) {
-			if (npos == cmd->nargs) {
+			if (npos == cmd->nargs && !cmd->more) {
 				cli_error(c, "unexpected argument '%s' (usage: tdbcli %s %s)",
 					  a, cmd->name, cmd->args);
 				return CLI_FAIL;
@@ -191,6 +202,12 @@ static int parse_command(struct cli *c, const struct cli_cmd *cmd, int argc,
 		r = take_opt(argc, argv, &i, "--socket", &c->socket);
 		for (const struct cli_opt *o = cmd->opts; !r && o && o->name; o++)
 			r = take_opt(argc, argv, &i, o->name, o->value);
+		for (const struct cli_flag *f = cmd->flags; !r && f && f->name;
+		     f++)
+			if (!strcmp(a, f->name)) {
+				*f->set = true;
+				r = 1;
+			}
 		if (r < 0) {
 			cli_error(c, "option '%s' needs a value", a);
 			return CLI_FAIL;
@@ -213,7 +230,7 @@ int main(int argc, char **argv)
 {
 	struct cli c = { 0 };
 	const struct cli_cmd *cmd = NULL;
-	char *pos[4] = { 0 };
+	char **pos;
 	int i, r;
 
 	for (i = 1; i < argc; i++) {
@@ -253,9 +270,14 @@ int main(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	c.cmd = cmd->name;
+	pos = calloc((size_t)(argc - i), sizeof(*pos));
+	if (!pos) {
+		cli_error(&c, "out of memory");
+		return CLI_FAIL;
+	}
 	r = parse_command(&c, cmd, argc - i - 1, argv + i + 1, pos);
 	if (r >= 0)
-		return r;
+		goto free_pos;
 
 	r = cli_connect(&c);
 	if (r == CLI_OK)
@@ -266,5 +288,7 @@ int main(int argc, char **argv)
 			  strerror(errno));
 		r = CLI_FAIL;
 	}
+free_pos:
+	free(pos);
 	return r;
 }

@@ -1,20 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * parse.c - strict parsing of command-line values: numbers, sizes with
- * K/M/G/T suffixes, octal modes, key types and durability classes, and
- * the encoding of keys per their table's key type.
+ * K/M/G/T suffixes, octal modes, key types and durability classes.  Keys
+ * and records are encoded by libtdb (tdb/schema.h).
  */
 #include <errno.h>
 #include <string.h>
 
 #include "cli.h"
-
-static const char *const key_types[] = {
-	[TDB_KEY_BYTES] = "bytes",
-	[TDB_KEY_STR] = "str",
-	[TDB_KEY_U32] = "u32",
-	[TDB_KEY_U64] = "u64",
-};
+#include "tdb/schema.h"
 
 static const char *const durabilities[] = {
 	[TDB_DUR_MEMORY] = "memory",
@@ -91,10 +85,9 @@ int parse_mode(const char *s, uint32_t *out)
 
 int key_type_parse(const char *s)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(key_types); i++)
-		if (!strcmp(s, key_types[i]))
-			return (int)i;
-	return -1;
+	int t = tdb_key_type_parse(s);
+
+	return t < 0 ? -1 : t;
 }
 
 int durability_parse(const char *s)
@@ -107,49 +100,12 @@ int durability_parse(const char *s)
 
 const char *key_type_name(uint32_t t)
 {
-	return t < ARRAY_SIZE(key_types) ? key_types[t] : "unknown";
+	const char *name = tdb_key_type_name(t);
+
+	return name ? name : "unknown";
 }
 
 const char *durability_name(uint32_t d)
 {
 	return d < ARRAY_SIZE(durabilities) ? durabilities[d] : "unknown";
-}
-
-int key_encode(uint32_t type, const char *arg, void *buf, size_t cap,
-	       size_t *len, const char **why)
-{
-	uint64_t v;
-	uint8_t *p = buf;
-	size_t width;
-	int err;
-
-	switch (type) {
-	case TDB_KEY_U32:
-	case TDB_KEY_U64:
-		width = type == TDB_KEY_U32 ? 4 : 8;
-		err = parse_u64(arg, width == 4 ? UINT32_MAX : UINT64_MAX, &v);
-		if (err) {
-			*why = err == -ERANGE ?
-				       (width == 4 ? "is too large for a u32 key" :
-						     "is too large for a u64 key") :
-				       "is not a decimal number";
-			return -EINVAL;
-		}
-		for (size_t i = 0; i < width; i++)
-			p[i] = (uint8_t)(v >> (8 * i));
-		*len = width;
-		return 0;
-	default:
-		*len = strlen(arg);
-		if (!*len) {
-			*why = "is empty";
-			return -EINVAL;
-		}
-		if (*len > cap) {
-			*why = "is longer than 1024 bytes";
-			return -E2BIG;
-		}
-		memcpy(buf, arg, *len);
-		return 0;
-	}
 }

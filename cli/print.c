@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "tdb/schema.h"
 
 void print_escaped(FILE *f, const void *p, size_t len)
 {
@@ -41,14 +42,27 @@ static bool key_number(uint32_t type, const void *key, size_t klen,
 	return true;
 }
 
-void print_key(FILE *f, uint32_t type, const void *key, size_t klen)
+void print_key(FILE *f, const struct tdb_schema *s, const void *key,
+	       size_t klen)
 {
-	uint64_t v;
+	char buf[256], *big;
+	int n = tdb_key_format(s, key, klen, buf, sizeof(buf));
 
-	if (key_number(type, key, klen, &v))
-		fprintf(f, "%" PRIu64, v);
+	if (n < 0) {
+		print_escaped(f, key, klen);
+		return;
+	}
+	if ((size_t)n < sizeof(buf)) {
+		fputs(buf, f);
+		return;
+	}
+	/* A long bytes key, quoted and escaped: up to 4 bytes of text each. */
+	big = malloc((size_t)n + 1);
+	if (big && tdb_key_format(s, key, klen, big, (size_t)n + 1) == n)
+		fputs(big, f);
 	else
 		print_escaped(f, key, klen);
+	free(big);
 }
 
 int json_set_bytes(json_t *obj, const char *name, const void *p, size_t len)
@@ -76,8 +90,11 @@ int json_set_bytes(json_t *obj, const char *name, const void *p, size_t len)
 	return err;
 }
 
-int json_set_key(json_t *obj, uint32_t type, const void *key, size_t klen)
+int json_set_key(json_t *obj, const struct tdb_schema *s, const void *key,
+		 size_t klen)
 {
+	uint32_t type = tdb_schema_key_type(s);
+	char buf[256];
 	uint64_t v;
 
 	if (key_number(type, key, klen, &v)) {
@@ -85,11 +102,13 @@ int json_set_key(json_t *obj, uint32_t type, const void *key, size_t klen)
 			return json_object_set_new(obj, "key",
 						   json_integer((json_int_t)v));
 		/* Beyond JSON's safe integers either way: a string. */
-		char buf[24];
-
 		snprintf(buf, sizeof(buf), "%" PRIu64, v);
 		return json_object_set_new(obj, "key", json_string(buf));
 	}
+	/* Addresses and prefixes as text; bytes as they are. */
+	if (type != TDB_KEY_BYTES && type != TDB_KEY_STR &&
+	    tdb_key_format(s, key, klen, buf, sizeof(buf)) > 0)
+		return json_object_set_new(obj, "key", json_string(buf));
 	return json_set_bytes(obj, "key", key, klen);
 }
 

@@ -17,8 +17,10 @@
  * write a one-line reason into @err (@errlen bytes, NUL-terminated,
  * truncated to fit; @err may be NULL).  A reason names what was wrong and
  * where: the schema's member ("fields[2].type: unknown type \"u17\""), a
- * record's field ("dport: 70000 is out of range 0..65535"), or the key
- * ("key: 10.0.0.0/33: prefix length over 32").
+ * record's field ("dport: 70000 is out of range 0..65535"), or the key by
+ * its name ("key: 10.0.0.0/33: prefix length over 32" for a bare schema,
+ * "prefix: ..." for fw4.json's, "flow.sport: ..." for a composite key's
+ * part).
  *
  * Threads.  A parsed schema is read-only: any number of threads may use
  * it at once.
@@ -57,6 +59,8 @@ struct tdb_schema *tdb_schema_bare(uint32_t key_type);
 /* Frees @s; NULL is a no-op. */
 void tdb_schema_free(struct tdb_schema *s);
 
+/* The schema's "name" ("fw4"...), NULL for a bare schema. */
+const char *tdb_schema_name(const struct tdb_schema *s);
 /* The wire key type (enum tdb_key_type) of the schema's key. */
 uint32_t tdb_schema_key_type(const struct tdb_schema *s);
 /* The key's name ("prefix", "key"...). */
@@ -64,6 +68,16 @@ const char *tdb_schema_key_name(const struct tdb_schema *s);
 /* The number of value fields and the name of field @i (in order). */
 unsigned int tdb_schema_nfields(const struct tdb_schema *s);
 const char *tdb_schema_field_name(const struct tdb_schema *s, unsigned int i);
+/* The type of field @i as the schema names it ("u16", "enum"...). */
+const char *tdb_schema_field_type(const struct tdb_schema *s, unsigned int i);
+
+/*
+ * Key type names as schemas and tdbcli write them ("bytes", "cidr4"...):
+ * the name of @type (NULL when unknown), and the type of @name (-EINVAL
+ * when unknown).
+ */
+const char *tdb_key_type_name(uint32_t type);
+int tdb_key_type_parse(const char *name);
 
 /*
  * The largest encoded key and value this schema produces: buffers of
@@ -74,11 +88,14 @@ size_t tdb_schema_value_max(const struct tdb_schema *s);
 
 /*
  * Encodes the key written as @text into @buf (@cap bytes).  0 with *@len
- * set, or -EINVAL/-E2BIG with the reason.  A prefix with bits set past
- * its length is stored normalised (10.1.2.3/8 as 10.0.0.0/8): the call
- * then returns 1, and tdb_key_format() of the result tells the caller
- * what was stored.  An address without a length is a full-length prefix
- * (10.0.0.1 is 10.0.0.1/32).
+ * set, or -EINVAL/-E2BIG (a bytes key over its max_len, or @cap short)
+ * with the reason.  A prefix with bits set past its length is stored
+ * normalised (10.1.2.3/8 as 10.0.0.0/8): the call then returns 1, and
+ * tdb_key_format() of the result tells the caller what was stored.  An
+ * address without a length is a full-length prefix (10.0.0.1 is
+ * 10.0.0.1/32).  bytes and str keys are @text's bytes as they are (str:
+ * UTF-8); a composite key is its parts joined by commas.  The text forms
+ * of every type are in schema/README.md.
  */
 int tdb_key_parse(const struct tdb_schema *s, const char *text, void *buf,
 		  size_t cap, size_t *len, char *err, size_t errlen);
@@ -86,7 +103,10 @@ int tdb_key_parse(const struct tdb_schema *s, const char *text, void *buf,
 /*
  * Writes the key @key (@klen bytes) as text into @buf (@cap bytes,
  * NUL-terminated).  Returns the length the text needs (as snprintf), or
- * -EINVAL when @klen does not fit the key type.
+ * -EINVAL when the bytes do not fit the key type (a length, a prefix
+ * length, a composite key's enum part).  A bytes or str key that is not
+ * plain printable UTF-8 (spaces, quotes, backslashes, control bytes) is
+ * written double-quoted with C escapes, as tdb_record_format() does.
  */
 int tdb_key_format(const struct tdb_schema *s, const void *key, size_t klen,
 		   char *buf, size_t cap);
@@ -97,16 +117,20 @@ struct tdb_record {
 	size_t key_cap, klen;
 	void *val;
 	size_t val_cap, vlen;
-	int normalised;		/* 1: the key was a prefix, normalised */
+	int normalised;		/* set by encode: 1 when the key was a
+				 * prefix that was normalised */
 };
 
 /*
  * Encodes one record from @n name/value pairs written as text: the key
  * under the schema's key name, each field under its own name.  A field
- * left out takes its default, and is an error when it has none; an
- * unknown name, a name given twice, and a value that does not parse or is
- * out of bounds are errors naming the field.  0 (or 1 when the key was
- * normalised) with r->klen and r->vlen set, or -errno with the reason.
+ * left out takes its default, stays unset when it is optional, and is an
+ * error when it is neither; an unknown name, a name given twice, and a
+ * value that does not parse or is out of bounds are errors naming the
+ * field (the key is checked first).  0 (or 1 when the key was
+ * normalised) with r->klen, r->vlen and r->normalised set, or -errno
+ * with the reason: -EINVAL, or -E2BIG when r->key_cap or r->val_cap is
+ * short (tdb_schema_key_max() and tdb_schema_value_max() always do).
  */
 int tdb_record_encode(const struct tdb_schema *s, const char *const *names,
 		      const char *const *values, unsigned int n,
@@ -114,8 +138,11 @@ int tdb_record_encode(const struct tdb_schema *s, const char *const *names,
 
 /*
  * As tdb_record_encode(), from one JSON object (@json, @len bytes) whose
- * members are the key and the fields; numbers may be given as JSON
- * numbers or strings, booleans as true/false, everything else as strings.
+ * members are the key and the fields; numbers (integers, ports, port
+ * ranges, timestamps, u32/u64 keys) may be given as JSON integers or
+ * strings, booleans as true/false or strings, everything else as
+ * strings.  A field given as null is left out.  A JSON syntax error
+ * gives its line and column.
  */
 int tdb_record_encode_json(const struct tdb_schema *s, const char *json,
 			   size_t len, struct tdb_record *r, char *err,
@@ -123,9 +150,13 @@ int tdb_record_encode_json(const struct tdb_schema *s, const char *json,
 
 /*
  * Decodes the value @val (@vlen bytes) and calls @fn with each field's
- * name and its value as text, in schema order; @fn returns non-zero to
+ * name and its value as text, in schema order (unset optional fields
+ * skipped; str values as they are, unquoted); @fn returns non-zero to
  * stop (returned).  -EINVAL when the bytes do not match the schema (a
- * record written by another schema, or by raw puts).
+ * record written by another schema, or by raw puts): the whole value is
+ * checked before the first call, so @fn never sees part of a bad value.
+ * With a bare schema, a non-empty value is one field "value", its bytes
+ * with '\' as \\ and others outside printable ASCII as \xHH.
  */
 int tdb_record_decode(const struct tdb_schema *s, const void *val,
 		      size_t vlen,
@@ -134,10 +165,16 @@ int tdb_record_decode(const struct tdb_schema *s, const void *val,
 
 /*
  * The record as one line of text, "KEY name=value name=value" (values
- * with spaces or quotes are double-quoted, C-escaped), or as a JSON
- * object {"KEYNAME": "KEY", "name": value...} (numbers and booleans as
- * JSON numbers and booleans), in a malloc'd NUL-terminated string that
- * the caller frees.  0 or -EINVAL (as tdb_record_decode()) or -ENOMEM.
+ * and keys with spaces or quotes are double-quoted, C-escaped; unset
+ * optional fields left out), or as a JSON object {"KEYNAME": "KEY",
+ * "name": value...} (numbers and booleans as JSON numbers and booleans,
+ * a u64 past 2^63-1 as a string; u32 and u64 keys as numbers; a bytes
+ * key that is not UTF-8 as "KEYNAME_hex": "hex digits"), in a malloc'd
+ * NUL-terminated string that the caller frees (*@out NULL on failure).
+ * A bare schema's record is "KEY value=BYTES" ("KEY" when the value is
+ * empty), or {"key": KEY, "value": "..."} ("value_hex" when not UTF-8).
+ * 0, -EINVAL (the key or value does not match, as tdb_record_decode(),
+ * or an unknown @format) or -ENOMEM.
  */
 #define TDB_FORMAT_TEXT 0
 #define TDB_FORMAT_JSON 1
