@@ -582,6 +582,33 @@ static bool index_key_given(const struct port_hash_key *key)
 }
 
 /* See index.h.  Only bucket 0 is live; it is the tail of an empty list. */
+/*
+ * Makes every head of an empty index live, in one pass in split order:
+ * with no record between them, each head just points at the next.  An
+ * index sized for a bulk load (a staging table) would otherwise make
+ * them live one by one as inserts reach them, each time walking from its
+ * parent; here each costs a write, and the writes' misses overlap.
+ */
+static void index_link_heads(struct tdb_index *ix)
+{
+	u32 n = 1U << ix->size_log, shift = 32 - ix->size_log, k;
+	struct tdb_rec *prev = index_head(ix, 0), *h;
+
+	if (!ix->size_log)
+		return;
+	for (k = 1; k < n; k++) {
+		if (k + INDEX_LOAD_AHEAD < n)
+			prefetchw(index_head(ix, index_bitrev32(
+					 (k + INDEX_LOAD_AHEAD) << shift)));
+		h = index_head(ix, index_bitrev32(k << shift));
+		h->so_key = k << shift;
+		h->next = NULL;
+		h->len = INDEX_HEAD_READY;
+		prev->next = h;
+		prev = h;
+	}
+}
+
 int tdb_index_init_keyed(struct tdb_index *ix, const struct port_hash_key *key,
 			 u64 records)
 {
@@ -607,6 +634,7 @@ int tdb_index_init_keyed(struct tdb_index *ix, const struct port_hash_key *key,
 	}
 	if (!index_key_given(key)) {
 		port_hash_key_init(&ix->hash_key);
+		index_link_heads(ix);
 		return 0;
 	}
 	ix->hash_key = *key;
