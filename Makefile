@@ -43,7 +43,7 @@ PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
 	 $(if $(LIB_SRC),$(O)/libtdb/libtdb.a $(O)/libtdb/$(LIBTDB_SONAME))
 
 .PHONY: all deps deps-test deps-bench test unit integration cli-test \
-	test-plain test-san bench bench-ring bench-durable run clean
+	test-plain test-san bench bench-ring bench-durable bench-load run clean
 all: deps-test $(O)/libtdbcore.a $(PROGS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
 
 deps:
@@ -100,6 +100,9 @@ $(O)/bench/%: $(O)/bench/%.o $(O)/libtdbcore.a $(if $(LIB_SRC),$(O)/libtdb/libtd
 $(O)/bench/lmdb_put.o: | deps-bench
 $(O)/bench/lmdb_put: $(O)/bench/lmdb_put.o
 	$(CC) $(LDFLAGS) $^ -o $@ -llmdb -pthread
+$(O)/bench/lmdb_load.o: | deps-bench
+$(O)/bench/lmdb_load: $(O)/bench/lmdb_load.o
+	$(CC) $(LDFLAGS) $^ -o $@ -llmdb
 
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(O) $(UNIT_BIN)
@@ -126,12 +129,18 @@ bench: deps-bench $(BENCH_BIN) $(PROGS)
 	$(O)/bench/index
 	scripts/bench-ring.sh $(O)
 	scripts/bench-durable.sh $(O)
+	scripts/bench-load.sh $(O)
 
 bench-ring: $(BENCH_BIN) $(PROGS)
 	scripts/bench-ring.sh $(O)
 
 bench-durable: $(BENCH_BIN) $(PROGS)
 	scripts/bench-durable.sh $(O)
+
+# ipset and nft run in private network namespaces (root, or unprivileged
+# user namespaces): the machine's firewall is never touched.
+bench-load: deps-bench $(BENCH_BIN) $(PROGS)
+	scripts/bench-load.sh $(O)
 
 # Needs only the build dependencies: no test is built.
 run: deps $(PROGS)
