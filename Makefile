@@ -112,7 +112,8 @@ integration: $(PROGS) $(INTEG_BIN)
 		tests/integration/run.sh $(O) $(INTEG_BIN); fi
 
 cli-test: $(PROGS)
-	@if [ -x tests/cli/run.sh ]; then tests/cli/run.sh $(O); fi
+	@tests/cli/run.sh $(O)
+	@tests/cli/load.sh $(O)
 
 test-plain: unit integration cli-test
 

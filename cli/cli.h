@@ -145,7 +145,6 @@ extern const struct cli_cmd cmd_tables, cmd_create, cmd_drop, cmd_info,
 	cmd_put, cmd_get, cmd_del, cmd_dump, cmd_stats;
 extern const struct cli_cmd cmd_load, cmd_lookup;
 
-struct tdb_schema;
 /*
  * cmd_load.c: the schema of @table (whose key type @info gives): its
  * stored schema parsed, or tdb_schema_bare() when it has none.  An exit

@@ -35,8 +35,8 @@ int cli_load_schema(struct cli *c, const char *table,
 		*out = tdb_schema_bare(info->key_type);
 		if (*out)
 			return CLI_OK;
-		cli_error(c, "table '%s': no schema for its key type %u",
-			  table, info->key_type);
+		cli_error(c, "table '%s': no schema for its key type %u", table,
+			  info->key_type);
 		return CLI_FAIL;
 	}
 	r = tdb_schema_parse(text, len, out, err, sizeof(err));
@@ -148,8 +148,7 @@ static int load_error(struct load *l, struct tdb_load *ld, int err)
 		why = "the table's quota is full, or the owner's disk is";
 		break;
 	}
-	cli_error(l->c, "%s:%llu: the owner refused the record: %s",
-		  l->in.name,
+	cli_error(l->c, "%s:%llu: the owner refused the record: %s", l->in.name,
 		  (unsigned long long)line_map_find(&l->map, (uint64_t)idx),
 		  why);
 	return CLI_FAIL;
@@ -194,9 +193,8 @@ static int summary(struct load *l, uint64_t records, uint64_t total)
 		o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "table",
 			      l->table, "records", (json_int_t)records,
 			      "milliseconds", (json_int_t)(secs * 1000 + 0.5),
-			      "records_per_second",
-			      (json_int_t)rate, "table_records",
-			      (json_int_t)total, "normalised",
+			      "records_per_second", (json_int_t)rate,
+			      "table_records", (json_int_t)total, "normalised",
 			      (json_int_t)l->normalised);
 		if (o && l->normalised) {
 			ex = json_pack("{s:I, s:s?, s:s}", "line",

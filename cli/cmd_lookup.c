@@ -6,38 +6,38 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
 #include "tdb/schema.h"
 
-/* Prints the record as tdb_record_format() writes it.  An exit status. */
-static int print_record(struct cli *c, const char *table,
-			const struct tdb_schema *s, const void *key,
-			size_t klen, const void *val, size_t vlen)
+/*
+ * Prints the prefix found and its record: as get does for a table with a
+ * schema, else as dump does ("PREFIX<TAB>VALUE", or the prefix alone for
+ * a set's member; {"key", "value"} with --json).  An exit status.
+ */
+static int print_match(struct cli *c, const struct cli_table *t,
+		       const void *key, size_t klen, const void *val,
+		       size_t vlen)
 {
-	char *text;
-	json_t *doc;
-	int err;
+	json_t *o;
 
-	err = tdb_record_format(s, key, klen, val, vlen,
-				c->json ? TDB_FORMAT_JSON : TDB_FORMAT_TEXT,
-				&text);
-	if (err) {
-		cli_error(c, err == -ENOMEM ?
-				     "out of memory" :
-				     "the record in table '%s' does not match its schema",
-			  table);
-		return CLI_FAIL;
+	if (!cli_table_bare(t))
+		return cli_print_record(c, t, key, klen, val, vlen, false);
+	if (c->json) {
+		o = json_object();
+		if (o && (json_set_key(o, t->schema, key, klen) ||
+			  json_set_bytes(o, "value", val, vlen)))
+			json_decref(o), o = NULL;
+		return json_print(c, o, false);
 	}
-	/* Through jansson, to print as every other command's document. */
-	doc = c->json ? json_loads(text, 0, NULL) : NULL;
-	if (doc) {
-		free(text);
-		return json_print(c, doc, false);
+	print_key(stdout, t->schema, key, klen);
+	if (vlen) {
+		putchar('\t');
+		print_escaped(stdout, val, vlen);
 	}
-	puts(text);
-	free(text);
+	putchar('\n');
 	return CLI_OK;
 }
 
@@ -45,36 +45,34 @@ static int run_lookup(struct cli *c, char **args)
 {
 	const char *table = args[0], *arg = args[1];
 	unsigned char addr[16], prefix[17];
-	struct tdb_table_info info;
-	struct tdb_schema *s;
+	struct cli_table t;
 	size_t plen, vlen;
 	void *val;
 	bool v6;
 	int r, err;
 
-	r = cli_table_info(c, table, &info);
+	r = cli_record_open(c, table, &t);
 	if (r)
 		return r;
-	if (info.key_type != TDB_KEY_CIDR4 && info.key_type != TDB_KEY_CIDR6) {
+	r = CLI_FAIL;
+	if (t.info.key_type != TDB_KEY_CIDR4 &&
+	    t.info.key_type != TDB_KEY_CIDR6) {
 		cli_error(c, "table '%s' has %s keys: lookup needs a cidr4 or cidr6 table",
-			  table, key_type_name(info.key_type));
-		return CLI_FAIL;
+			  table, key_type_name(t.info.key_type));
+		goto close;
 	}
-	v6 = info.key_type == TDB_KEY_CIDR6;
+	v6 = t.info.key_type == TDB_KEY_CIDR6;
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, arg, addr) != 1) {
 		cli_error(c, "'%s' is not an %s address (table '%s' has %s keys)",
 			  arg, v6 ? "IPv6" : "IPv4", table,
-			  key_type_name(info.key_type));
-		return CLI_FAIL;
+			  key_type_name(t.info.key_type));
+		goto close;
 	}
-	r = cli_load_schema(c, table, &info, &s);
-	if (r)
-		return r;
+	/* The largest value there is: one call, no retry if it grew. */
 	val = malloc(TDB_VAL_MAX);
 	if (!val) {
 		cli_error(c, "out of memory");
-		r = CLI_FAIL;
-		goto free_schema;
+		goto close;
 	}
 	err = tdb_lookup(c->db, table, addr, v6 ? 16 : 4, prefix, &plen, val,
 			 TDB_VAL_MAX, &vlen);
@@ -85,11 +83,11 @@ static int run_lookup(struct cli *c, char **args)
 	} else if (err) {
 		r = cli_table_error(c, table, err);
 	} else {
-		r = print_record(c, table, s, prefix, plen, val, vlen);
+		r = print_match(c, &t, prefix, plen, val, vlen);
 	}
 	free(val);
-free_schema:
-	tdb_schema_free(s);
+close:
+	cli_record_close(&t);
 	return r;
 }
 
@@ -100,9 +98,11 @@ const struct cli_cmd cmd_lookup = {
 	.run = run_lookup,
 	.help = "Finds the longest prefix of TABLE (keyed by cidr4 or cidr6)\n"
 		"that contains ADDRESS (IPv4 or IPv6, as the table's keys) and\n"
-		"prints it with its fields, as get prints a record:\n"
-		"\"PREFIX name=value...\".  With --json: one object, the prefix\n"
-		"under the key's name and each field under its own.  Exit\n"
-		"status 1 when the table does not exist or no prefix contains\n"
-		"ADDRESS.\n",
+		"prints it with its record.  A table with a schema prints it as\n"
+		"get does, \"PREFIX FIELD=VALUE...\", or with --json as one object\n"
+		"of the prefix under the key's name and each field under its\n"
+		"own.  A table without one prints the prefix, and a tab and the\n"
+		"value when it has one, as dump does; with --json {\"key\",\n"
+		"\"value\"}.  Exit status 1 when the table does not exist or no\n"
+		"prefix contains ADDRESS.\n",
 };

@@ -30,9 +30,9 @@ static const struct {
 	const char *suffix;
 	const struct input_format *fmt;
 } suffixes[] = {
-	{ ".csv", &input_csv },	      { ".jsonl", &input_jsonl },
-	{ ".ndjson", &input_jsonl },  { ".ipset", &input_ipset },
-	{ ".save", &input_ipset },    { ".restore", &input_ipset },
+	{ ".csv", &input_csv },	     { ".jsonl", &input_jsonl },
+	{ ".ndjson", &input_jsonl }, { ".ipset", &input_ipset },
+	{ ".save", &input_ipset },   { ".restore", &input_ipset },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -150,7 +150,7 @@ void input_close(struct input *in)
 /*
  * Makes room for one more chunk after the unused bytes: moves them to the
  * front, and doubles the buffer when they fill most of it (a long line).
- * 0, or -EFBIG/-ENOMEM.
+ * 0 or -ENOMEM.
  */
 static int make_room(struct input *in)
 {
@@ -158,9 +158,6 @@ static int make_room(struct input *in)
 	size_t cap;
 	char *p;
 
-	if (used >= INPUT_LINE_MAX)
-		return input_fail(in, -EFBIG, "line longer than %u MiB",
-				  INPUT_LINE_MAX >> 20);
 	if (in->start) {
 		memmove(in->buf, in->buf + in->start, used);
 		in->start = 0;
@@ -190,6 +187,8 @@ int input_read_line(struct input *in, char **line, size_t *len)
 		if (nl)
 			break;
 		scanned = in->end - in->start;
+		if (scanned > INPUT_LINE_MAX)
+			goto too_long;
 		if (in->eof) {
 			if (!scanned)
 				return 0;
@@ -218,10 +217,17 @@ int input_read_line(struct input *in, char **line, size_t *len)
 	}
 	*line = in->buf + in->start;
 	*len = (size_t)(nl - *line);
+	if (*len > INPUT_LINE_MAX)
+		goto too_long;
 	in->start += *len + (nl < in->buf + in->end);
 	if (*len && (*line)[*len - 1] == '\r')
 		(*len)--;
 	(*line)[*len] = 0;
 	in->lineno++;
 	return 1;
+
+too_long:
+	in->line = in->lineno + 1;
+	return input_fail(in, -EFBIG, "line longer than %u MiB",
+			  INPUT_LINE_MAX >> 20);
 }

@@ -20,6 +20,12 @@
 #include "input.h"
 
 #define NO_CELL ((size_t)-1)
+/*
+ * libcsv grows its cell buffer by a fixed step (128 bytes by default),
+ * a realloc per step: start at this and, for a cell over several lines,
+ * step by the buffer's size, so that it doubles.
+ */
+#define CSV_BLOCK (64U << 10)
 
 struct csv_state {
 	struct csv_parser p;
@@ -41,6 +47,7 @@ struct csv_state {
 	bool row_done;
 	bool nomem;
 	uint64_t row_line;
+	size_t row_bytes;		/* fed to libcsv since the row began */
 
 	/* What tdb_record_encode() is given: the cells present. */
 	const char **enc_names, **enc_values;
@@ -113,11 +120,13 @@ static int csv_open(struct input *in)
 
 	if (!st)
 		return input_fail(in, -ENOMEM, "out of memory");
-	if (csv_init(&st->p, CSV_STRICT | CSV_STRICT_FINI | CSV_EMPTY_IS_NULL)) {
+	if (csv_init(&st->p,
+		     CSV_STRICT | CSV_STRICT_FINI | CSV_EMPTY_IS_NULL)) {
 		free(st);
 		return input_fail(in, -ENOMEM, "out of memory");
 	}
 	csv_set_term_func(&st->p, is_term);
+	csv_set_blk_size(&st->p, CSV_BLOCK);
 	st->key_col = -1;
 	in->priv = st;
 	return 0;
@@ -236,13 +245,13 @@ static int take_row(struct input *in, struct csv_state *st,
 			continue;
 		/* The codec takes C strings: a NUL would cut the cell. */
 		if (memchr(v, 0, st->cells[i].len))
-			return input_fail(in, -EINVAL,
-					  "%s: holds a NUL byte", st->names[i]);
+			return input_fail(in, -EINVAL, "%s: holds a NUL byte",
+					  st->names[i]);
 		st->enc_names[n] = st->names[i];
 		st->enc_values[n++] = v;
 	}
-	err = tdb_record_encode(in->schema, st->enc_names, st->enc_values, n,
-				r, in->err, sizeof(in->err));
+	err = tdb_record_encode(in->schema, st->enc_names, st->enc_values, n, r,
+				in->err, sizeof(in->err));
 	return err < 0 ? err : 1;
 }
 
@@ -278,6 +287,18 @@ static int csv_next(struct input *in, struct tdb_record *r)
 			st->row_done = false;
 			st->nfields = 0;
 			st->data_len = 0;
+			st->row_bytes = 0;
+		}
+		/*
+		 * libcsv keeps an open quoted cell whole: bound the row, or a
+		 * stray quote would hold the rest of the file in memory.
+		 */
+		st->row_bytes += len + 1;
+		if (st->row_bytes > INPUT_LINE_MAX) {
+			in->line = st->row_line;
+			return input_fail(in, -EFBIG,
+					  "row longer than %u MiB (a quote not closed?)",
+					  INPUT_LINE_MAX >> 20);
 		}
 		line[len] = '\n';
 		if (csv_parse(&st->p, line, len + 1, on_cell, on_row, st) !=
@@ -293,8 +314,12 @@ static int csv_next(struct input *in, struct tdb_record *r)
 			in->line = in->lineno;
 			return input_fail(in, -ENOMEM, "out of memory");
 		}
-		if (!st->row_done)
+		if (!st->row_done) {
+			if (csv_get_buffer_size(&st->p) > CSV_BLOCK)
+				csv_set_blk_size(&st->p,
+						 csv_get_buffer_size(&st->p));
 			continue;
+		}
 		st->row_open = false;
 		in->line = st->row_line;
 		if (st->header_done)

@@ -67,8 +67,8 @@ static int split(struct input *in, char *line, char **words)
 		if (!*p)
 			return n;
 		if (n == IPSET_WORDS)
-			return input_fail(in, -EINVAL,
-					  "more than %d words", IPSET_WORDS);
+			return input_fail(in, -EINVAL, "more than %d words",
+					  IPSET_WORDS);
 		if (*p == '"') {
 			w = ++p;
 			p = strchr(p, '"');
@@ -93,8 +93,7 @@ static int split(struct input *in, char *line, char **words)
 }
 
 /* Checks that @set is the load's set, or makes it so.  0 or -errno. */
-static int check_set(struct input *in, struct ipset_state *st,
-		     const char *set)
+static int check_set(struct input *in, struct ipset_state *st, const char *set)
 {
 	if (!st->set) {
 		st->set = strdup(set);
@@ -157,8 +156,8 @@ static bool has_field(const struct tdb_schema *s, const char *name)
 }
 
 /* Encodes an add line's entry and options into @r.  1 or -errno. */
-static int take_add(struct input *in, struct ipset_state *st, char **w,
-		    int n, struct tdb_record *r)
+static int take_add(struct input *in, struct ipset_state *st, char **w, int n,
+		    struct tdb_record *r)
 {
 	unsigned int k = 0;
 	int err;
@@ -202,7 +201,8 @@ static int ipset_next(struct input *in, struct tdb_record *r)
 		if (skip == len || line[skip] == '#')
 			continue;
 		if (memchr(line, 0, len))
-			return input_fail(in, -EINVAL, "a NUL byte in the line");
+			return input_fail(in, -EINVAL,
+					  "a NUL byte in the line");
 		n = split(in, line, words);
 		if (n < 0)
 			return n;
@@ -219,8 +219,7 @@ static int ipset_next(struct input *in, struct tdb_record *r)
 					  "a '%s' line: only 'create' and 'add' lines (ipset save output) are loaded",
 					  words[0]);
 		if (n < 3)
-			return input_fail(in, -EINVAL,
-					  "create line without %s",
+			return input_fail(in, -EINVAL, "create line without %s",
 					  n < 2 ? "a set name" : "a set type");
 		rc = check_set(in, st, words[1]);
 		if (!rc)

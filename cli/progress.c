@@ -84,8 +84,8 @@ static void draw(struct progress *p, uint64_t records, uint64_t bytes,
 	}
 	if (!p->total) {
 		snprintf(tail, sizeof(tail), "%llu records  %.1f MiB  %.0f/s%s",
-			 (unsigned long long)records,
-			 (double)bytes / (1 << 20), rate, left);
+			 (unsigned long long)records, (double)bytes / (1 << 20),
+			 rate, left);
 		n = (size_t)snprintf(out, sizeof(out), "\r%.*s\033[K",
 				     room > 0 ? room : 0, tail);
 		goto out;
