@@ -67,6 +67,7 @@ static const struct port_attr_policy tdb_req_policy[TDB_A_MAX + 1] = {
 	[TDB_A_DURABILITY] = { .kind = PORT_ATTR_U32 },
 	[TDB_A_SCHEMA] = { .kind = PORT_ATTR_BINARY,
 			   .max_len = TDB_SCHEMA_MAX },
+	[TDB_A_RECORDS] = { .kind = PORT_ATTR_U64 },
 	/* LOAD's records: exec_load.c checks each. */
 	[TDB_A_RECORD] = { .kind = PORT_ATTR_BINARY, .multi = true },
 };

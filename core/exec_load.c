@@ -26,6 +26,9 @@
 #include "exec_int.h"
 #include "keytype.h"
 
+/* The most records a LOAD_BEGIN's size hint sizes a staging table for. */
+#define TDB_LOAD_HINT_MAX (16ULL << 20)
+
 void tdb_session_init(struct tdb_session *s, const struct tdb_cred *cred)
 {
 	memset(s, 0, sizeof(*s));
@@ -107,11 +110,22 @@ int tdb_do_load_begin(struct tdb_exec *x, struct tdb_req *rq,
 	st = &sess->loads[sess->nloads];
 	opts.flags |= TDB_TABLE_STAGING;
 	/*
-	 * Sized for as many records as the table holds now (a replace is
-	 * usually its size again), so that the index does not grow and
-	 * split its way up during the load.
+	 * Sized for as many records as the load expects or the table holds
+	 * now (a replace is usually its size again), whichever is more, so
+	 * that the index does not grow during the load.  The client's figure
+	 * costs the owner 8 bytes a record at once: it is capped.
 	 */
 	tdb_table_stats(x->t, &ts);
+	if (rq->tb[TDB_A_RECORDS]) {
+		u64 want = tdb_get_u64(rq->tb[TDB_A_RECORDS]);
+
+		if (want > TDB_LOAD_HINT_MAX)
+			want = TDB_LOAD_HINT_MAX;
+		if (opts.quota && want > opts.quota / 64)
+			want = opts.quota / 64;
+		if (want > ts.records)
+			ts.records = want;
+	}
 	/* 64 random bits: a clash means a broken random source, or luck. */
 	for (tries = 0; tries < 4; tries++) {
 		tdb_staging_name(st->staging);
@@ -195,105 +209,82 @@ static const char *tdb_load_why(struct tdb_exec *x, int err)
 }
 
 /*
- * A LOAD's records go into the table through a short pipeline, as log
- * replay's do (tdbd/replay.c): each record's bucket head is prefetched
- * when it is parsed, the record after the head LOAD_AHEAD / 2 records
- * later, and the put runs LOAD_AHEAD records later, when both are in the
- * cache.  Records still go in in order.
+ * A LOAD's records go into the table LOAD_CHUNK at a time: the chunk is
+ * parsed and checked, its keys' places in the indexes are prefetched
+ * together (tdb_table_prefetch_batch()), so that their cache misses
+ * overlap instead of adding up, then its records are put in order.
  */
-#define LOAD_AHEAD 16
+#define LOAD_CHUNK 32
 
-struct tdb_load_rec {
-	const u8 *key, *val;
-	u32 klen, vlen;
-};
-
-struct tdb_load_pipe {
-	struct tdb_load_rec rec[LOAD_AHEAD];
-	unsigned int head, n;
+struct tdb_load_chunk {
+	const u8 *key[LOAD_CHUNK], *val[LOAD_CHUNK];
+	u32 klen[LOAD_CHUNK], vlen[LOAD_CHUNK];
+	unsigned int n;
 	u64 done;			/* records put */
 };
 
-/* Puts the oldest record of the pipeline. */
-static int tdb_load_pop(struct tdb_exec *x, struct tdb_load_pipe *p,
-			const char **why)
+/* Puts the records of @c; 0, or -errno with *@why. */
+static int tdb_load_flush(struct tdb_exec *x, struct tdb_load_chunk *c,
+			  const char **why)
 {
-	const struct tdb_load_rec *lr = &p->rec[p->head];
-	int err;
+	unsigned int i;
+	int err = 0;
 
-	p->head = (p->head + 1) % LOAD_AHEAD;
-	p->n--;
-	err = tdb_table_put(x->t, lr->key, lr->klen, lr->val, lr->vlen, 0);
-	if (err) {
-		*why = tdb_load_why(x, err);
-		return err;
-	}
-	p->done++;
-	return 0;
-}
-
-static int tdb_load_push(struct tdb_exec *x, struct tdb_load_pipe *p,
-			 const struct tdb_load_rec *lr, const char **why)
-{
-	const struct tdb_load_rec *mid;
-	int err;
-
-	if (p->n == LOAD_AHEAD) {
-		err = tdb_load_pop(x, p, why);
+	tdb_table_prefetch_batch(x->t, c->n, c->key, c->klen);
+	for (i = 0; i < c->n && !err; i++) {
+		err = tdb_table_put(x->t, c->key[i], c->klen[i], c->val[i],
+				    c->vlen[i], 0);
 		if (err)
-			return err;
+			*why = tdb_load_why(x, err);
+		else
+			c->done++;
 	}
-	p->rec[(p->head + p->n++) % LOAD_AHEAD] = *lr;
-	tdb_table_prefetch(x->t, lr->key, lr->klen, 0);
-	if (p->n > LOAD_AHEAD / 2) {
-		mid = &p->rec[(p->head + p->n - 1 - LOAD_AHEAD / 2) %
-			      LOAD_AHEAD];
-		tdb_table_prefetch(x->t, mid->key, mid->klen, 1);
-	}
-	return 0;
+	c->n = 0;
+	return err;
 }
 
 int tdb_do_load(struct tdb_exec *x, struct tdb_req *rq, struct tdb_rsp *r)
 {
 	const struct nlmsghdr *nlh = rq->nlh;
-	struct tdb_load_pipe p = { .n = 0 };
-	struct tdb_load_rec lr = { NULL };
+	struct tdb_load_chunk c = { .n = 0, .done = 0 };
 	const struct nlattr *a;
 	const char *why = NULL;
-	int rem, err = 0;
+	int rem, err = 0, e;
 
 	x->wrote = true;
 	nla_for_each_attr(a, (const struct nlattr *)((const u8 *)nlh +
 						      TDB_MSG_HDRLEN),
 			  (int)(nlh->nlmsg_len - TDB_MSG_HDRLEN), rem) {
+		unsigned int i = c.n;
+
 		if (nla_type(a) != TDB_A_RECORD)
 			continue;
-		err = tdb_load_record(a, &lr.key, &lr.klen, &lr.val, &lr.vlen,
-				      &why);
+		err = tdb_load_record(a, &c.key[i], &c.klen[i], &c.val[i],
+				      &c.vlen[i], &why);
 		if (!err)
-			err = tdb_keytype_check(x->topts.key_type, lr.key,
-						lr.klen, &why);
-		if (!err)
-			err = tdb_load_push(x, &p, &lr, &why);
+			err = tdb_keytype_check(x->topts.key_type, c.key[i],
+						c.klen[i], &why);
 		if (err)
 			break;
+		if (++c.n == LOAD_CHUNK) {
+			err = tdb_load_flush(x, &c, &why);
+			if (err)
+				break;
+		}
 	}
 	/* The records before a bad one go in, as if it ended the message. */
-	while (p.n) {
-		int e = tdb_load_pop(x, &p, &why);
-
-		if (e) {
+	if (c.n) {
+		e = tdb_load_flush(x, &c, &why);
+		if (e)
 			err = e;
-			break;
-		}
 	}
 	if (err) {
 		tdb_rsp_error(r, err, why);
 		/* Which record of this message failed. */
-		tdb_rsp_u64(r, TDB_A_RECORDS, p.done);
+		tdb_rsp_u64(r, TDB_A_RECORDS, c.done);
 		return 0;
 	}
-	tdb_rsp_u64(r, TDB_A_RECORDS, p.done);
+	tdb_rsp_u64(r, TDB_A_RECORDS, c.done);
 	if (!(x->topts.flags & TDB_TABLE_STAGING))
 		tdb_rsp_wait_write(x, r);
 	return 0;

@@ -492,33 +492,22 @@ static int tdb_commit_find(struct tdb_db *db, const char *name,
 	return (*t)->opts.key_type == (*s)->opts.key_type ? 0 : -EINVAL;
 }
 
-int tdb_table_swap(struct tdb_db *db, const char *name, const char *staging,
-		   bool log)
+/*
+ * Puts @s, a staging table, in @t's place under @t's name.  Under
+ * db->lock and t->wlock, which it releases: no write can reach @t between
+ * the commit's log record and its death.
+ */
+static void tdb_swap_in(struct tdb_db *db, struct tdb_table *t,
+			struct tdb_table *s)
 {
-	struct tdb_wal_rec rec = { .type = TDB_WAL_TABLE_SWAP };
-	struct tdb_table **link, *t, *s;
-	int err;
+	struct tdb_table **link;
 
-	port_mutex_lock(&db->lock);
-	err = tdb_commit_find(db, name, staging, &t, &s);
-	if (err)
-		goto unlock;
-	if (log) {
-		rec.name = t->name;
-		rec.name2 = s->name;
-		/* t's lock: no write to it is logged after the swap. */
-		port_mutex_lock(&t->wlock);
-		err = tdb_log(db, &t->opts, &rec, &s->log_lsn);
-		port_mutex_unlock(&t->wlock);
-		if (err)
-			goto unlock;
-	}
 	/*
-	 * s takes t's name.  Readers compare names while they walk the
-	 * list, so s leaves it first and is renamed only once no reader can
-	 * be looking at it; then it replaces t in one pointer store.
+	 * Readers compare names while they walk the list, so s leaves it
+	 * first and is renamed only once no reader can be looking at it;
+	 * then it replaces t in one pointer store.
 	 */
-	rcu_assign_pointer(*tdb_table_link(db, staging), s->next);
+	rcu_assign_pointer(*tdb_table_link(db, s->name), s->next);
 	synchronize_rcu();
 	port_mutex_lock(&s->wlock);
 	memcpy(s->name, t->name, sizeof(s->name));
@@ -526,20 +515,93 @@ int tdb_table_swap(struct tdb_db *db, const char *name, const char *staging,
 	if (s->has_lpm)
 		tdb_lpm_publish(&s->lpm);
 	port_mutex_unlock(&s->wlock);
-	/* s in t's place, t's link now pointing at s: one store each. */
-	link = tdb_table_link(db, name);
+	/* s after t, then t's link pointing at s: one store each. */
+	link = tdb_table_link(db, t->name);
 	s->next = t->next;
 	rcu_assign_pointer(t->next, s);
-	port_mutex_lock(&t->wlock);
 	tdb_table_unlink(db, link, t);
+}
+
+int tdb_table_swap(struct tdb_db *db, const char *name, const char *staging,
+		   bool log)
+{
+	struct tdb_wal_rec rec = { .type = TDB_WAL_TABLE_SWAP };
+	struct tdb_table *t, *s;
+	int err;
+
+	port_mutex_lock(&db->lock);
+	err = tdb_commit_find(db, name, staging, &t, &s);
+	if (err)
+		goto unlock;
+	port_mutex_lock(&t->wlock);
+	if (log) {
+		rec.name = t->name;
+		rec.name2 = s->name;
+		err = tdb_log(db, &t->opts, &rec, &s->log_lsn);
+		if (err) {
+			port_mutex_unlock(&t->wlock);
+			goto unlock;
+		}
+	}
+	tdb_swap_in(db, t, s);
 unlock:
 	port_mutex_unlock(&db->lock);
 	return err;
 }
 
-/* Puts every record of @s into @t.  Under db->lock and t->wlock. */
-static int tdb_merge_records(struct tdb_table *t, struct tdb_table *s);
+static struct tdb_rec *tdb_rec_make(struct tdb_table *t, struct tdb_key *k,
+				    const void *key, u32 klen, const void *val,
+				    u32 vlen);
+static int tdb_put_locked(struct tdb_table *t, struct tdb_rec *r,
+			  const struct tdb_key *k, unsigned int flags,
+			  bool log);
 
+/*
+ * Puts every record of @from that @to lacks (@create) or every record
+ * (!@create) into @to.  Under both tables' write locks: @from's keeps its
+ * records in place, so the walk needs no RCU.
+ */
+static int tdb_copy_records(struct tdb_table *to, struct tdb_table *from,
+			    bool create)
+{
+	struct tdb_key start = { .so_key = 0, .len = 0 };
+	const struct tdb_rec *fr;
+	struct tdb_rec *r;
+	struct tdb_key k;
+	int err = 0;
+
+	for (fr = tdb_index_seek(&from->index, &start); fr && !err;
+	     fr = tdb_index_next(fr)) {
+		u32 klen = tdb_rec_klen(fr), vlen = tdb_rec_vlen(fr);
+
+		r = tdb_rec_make(to, &k, tdb_rec_key(fr), klen, tdb_rec_val(fr),
+				 vlen);
+		if (!r) {
+			err = -ENOMEM;
+			break;
+		}
+		err = tdb_put_locked(to, r, &k, create ? TDB_PUT_CREATE : 0,
+				     false);
+		if (err)
+			tdb_heap_free(to->heap, r, tdb_rec_size(klen, vlen));
+		if (err == -EEXIST)
+			err = 0;
+	}
+	tdb_retire_flush(to);
+	if (to->has_lpm)
+		tdb_lpm_flush(&to->lpm);
+	return err;
+}
+
+/*
+ * Decisions: a merge copies the smaller table into the larger.  When the
+ * staging table is the larger (a big load into a small table), the
+ * target's records that the load does not replace go into it, and it is
+ * swapped in as a replace would be: readers then see the old records or
+ * the merged ones, never a mix, and the work is the target's size, not
+ * the load's.  Otherwise the load's records go into the target in place.
+ * The target's write lock is held throughout, so no write to it is lost.
+ */
 int tdb_table_merge(struct tdb_db *db, const char *name, const char *staging,
 		    bool log)
 {
@@ -553,9 +615,9 @@ int tdb_table_merge(struct tdb_db *db, const char *name, const char *staging,
 	if (err)
 		goto unlock;
 	port_mutex_lock(&t->wlock);
+	tdb_table_stats(t, &ts);
+	tdb_table_stats(s, &ss);
 	if (log) {
-		tdb_table_stats(t, &ts);
-		tdb_table_stats(s, &ss);
 		err = -ENOSPC;
 		if (t->opts.quota && ts.mem_bytes + ss.mem_bytes > t->opts.quota)
 			goto unlock_t;
@@ -565,16 +627,21 @@ int tdb_table_merge(struct tdb_db *db, const char *name, const char *staging,
 		if (err)
 			goto unlock_t;
 	}
-	err = tdb_merge_records(t, s);
-	tdb_retire_flush(t);
-	if (t->has_lpm)
-		tdb_lpm_flush(&t->lpm);
-	port_mutex_unlock(&t->wlock);
 	/*
 	 * Logged and partly applied, a merge cannot be taken back: on an
 	 * error (no memory) the log replays it whole at the next start.
 	 */
 	port_mutex_lock(&s->wlock);
+	if (ts.records < ss.records) {
+		err = tdb_copy_records(s, t, true);
+		port_mutex_unlock(&s->wlock);
+		/* The swapped-in table is the one later writes wait for. */
+		WRITE_ONCE(s->log_lsn, t->log_lsn);
+		tdb_swap_in(db, t, s);
+		goto unlock;
+	}
+	err = tdb_copy_records(t, s, false);
+	port_mutex_unlock(&t->wlock);
 	tdb_table_unlink(db, tdb_table_link(db, staging), s);
 	goto unlock;
 unlock_t:
@@ -749,6 +816,22 @@ void tdb_table_prefetch(struct tdb_table *t, const void *key, u32 klen,
 		return;
 	tdb_index_key(&t->index, &k, key, klen);
 	tdb_index_prefetch(&t->index, &k, step);
+}
+
+void tdb_table_prefetch_batch(struct tdb_table *t, unsigned int n,
+			      const u8 *const *keys, const u32 *klens)
+{
+	unsigned int i, step;
+
+	/* The walks read only what readers may, under RCU as they do. */
+	if (t->has_lpm) {
+		rcu_read_lock();
+		tdb_lpm_prefetch(&t->lpm, n, keys);
+		rcu_read_unlock();
+	}
+	for (step = 0; step < 2; step++)
+		for (i = 0; i < n; i++)
+			tdb_table_prefetch(t, keys[i], klens[i], step);
 }
 
 int tdb_table_read(struct tdb_table *t, const void *key, u32 klen, void *buf,
@@ -931,34 +1014,6 @@ int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 	port_mutex_unlock(&t->wlock);
 	if (err)
 		tdb_heap_free(t->heap, r, tdb_rec_size(klen, vlen));
-	return err;
-}
-
-static int tdb_merge_records(struct tdb_table *t, struct tdb_table *s)
-{
-	struct tdb_key start = { .so_key = 0, .len = 0 };
-	const struct tdb_rec *sr;
-	struct tdb_rec *r;
-	struct tdb_key k;
-	int err = 0;
-
-	/* s's lock keeps its records in place: no RCU needed to walk them. */
-	port_mutex_lock(&s->wlock);
-	for (sr = tdb_index_seek(&s->index, &start); sr && !err;
-	     sr = tdb_index_next(sr)) {
-		u32 klen = tdb_rec_klen(sr), vlen = tdb_rec_vlen(sr);
-
-		r = tdb_rec_make(t, &k, tdb_rec_key(sr), klen, tdb_rec_val(sr),
-				 vlen);
-		if (!r) {
-			err = -ENOMEM;
-			break;
-		}
-		err = tdb_put_locked(t, r, &k, 0, false);
-		if (err)
-			tdb_heap_free(t->heap, r, tdb_rec_size(klen, vlen));
-	}
-	port_mutex_unlock(&s->wlock);
 	return err;
 }
 

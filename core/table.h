@@ -299,6 +299,14 @@ int tdb_table_load(struct tdb_table *t, const void *key, u32 klen,
 void tdb_table_prefetch(struct tdb_table *t, const void *key, u32 klen,
 			unsigned int step);
 /*
+ * The hint before puts of @n keys (a bulk load's next records): their
+ * bucket heads and the records after them, and for a prefix table the
+ * walks of its prefix index, are brought into the cache with their misses
+ * overlapping, so that the puts that follow at once find them there.
+ */
+void tdb_table_prefetch_batch(struct tdb_table *t, unsigned int n,
+			      const u8 *const *keys, const u32 *klens);
+/*
  * Ends the appending of tdb_table_load() after the last record: links
  * the bucket heads still due, so that the table is whole before it
  * serves (a table left so works, only some lookups walk a little more).

@@ -176,7 +176,8 @@ enum tdb_cmd {
 				 * -> RECORD* CURSOR [DONE] */
 	TDB_CMD_STATS,		/* -> owner statistics */
 	TDB_CMD_LOOKUP,		/* TABLE KEY(address) -> KEY(prefix) VALUE */
-	TDB_CMD_LOAD_BEGIN,	/* TABLE [FLAGS] -> TABLE(staging) */
+	TDB_CMD_LOAD_BEGIN,	/* TABLE [FLAGS RECORDS(expected)]
+				 * -> TABLE(staging) */
 	TDB_CMD_LOAD,		/* TABLE RECORD* -> [RECORDS] */
 	TDB_CMD_LOAD_COMMIT,	/* TABLE(staging) -> RECORDS */
 	TDB_CMD_LOAD_ABORT,	/* TABLE(staging) */

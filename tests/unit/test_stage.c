@@ -272,6 +272,21 @@ static void test_merge(void **state)
 	assert_int_equal(v, 1120);
 	assert_int_equal(get_u64(t, 50, &v), 0);
 	assert_int_equal(v, 1050);
+	/* A load larger than its table: the table's records go into it. */
+	s = create("~big", TDB_KEY_U64, TDB_TABLE_STAGING, 0);
+	for (k = 140; k < 1000; k++)
+		put_u64(s, k, 2000 + k);
+	assert_int_equal(tdb_table_merge(&db, "t", "~big", true), 0);
+	assert_ptr_equal(table("t"), s);
+	assert_null(table("~big"));
+	t = s;
+	assert_int_equal(records(t), 1000);
+	assert_int_equal(get_u64(t, 10, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(get_u64(t, 120, &v), 0);
+	assert_int_equal(v, 1120);
+	assert_int_equal(get_u64(t, 145, &v), 0);
+	assert_int_equal(v, 2145);
 	/* Key types must agree. */
 	create("~c", TDB_KEY_CIDR4, TDB_TABLE_STAGING, 0);
 	assert_int_equal(tdb_table_merge(&db, "t", "~c", true), -EINVAL);
@@ -298,9 +313,13 @@ static void test_merge_quota(void **state)
 	assert_int_equal(st.mem_bytes, before);
 	/* The load stays, for an abort. */
 	assert_non_null(table("~s"));
-	/* Recovery replays what was logged: no quota there. */
+	/*
+	 * Recovery replays what was logged: no quota there.  The load is
+	 * the larger, so t's records went into it and it took t's place.
+	 */
 	assert_int_equal(tdb_table_merge(&db, "t", "~s", false), 0);
-	assert_int_equal(records(t), 29100);
+	assert_ptr_equal(table("t"), s);
+	assert_int_equal(records(s), 29100);
 }
 
 /* A prefix table's staging index goes public with the swap. */
