@@ -301,7 +301,7 @@ static int run_load(struct cli *c, char **args)
 		goto free_rec;
 	}
 	err = tdb_load_begin(c->db, table, opt_replace ? TDB_LOAD_REPLACE : 0,
-			     &ld);
+			     input_estimate(&l.in), &ld);
 	if (err) {
 		r = cli_table_error(c, table, err);
 		goto close_input;

@@ -231,3 +231,22 @@ too_long:
 	return input_fail(in, -EFBIG, "line longer than %u MiB",
 			  INPUT_LINE_MAX >> 20);
 }
+
+uint64_t input_estimate(const struct input *in)
+{
+	char buf[65536];
+	uint64_t lines = 0;
+	ssize_t n;
+
+	if (!in->size || in->fd == STDIN_FILENO)
+		return 0;
+	n = pread(in->fd, buf, sizeof(buf), 0);
+	if (n <= 0)
+		return 0;
+	for (ssize_t i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	if (!lines)
+		return 0;
+	/* Lines of the sample's average length; a header line is noise. */
+	return in->size * lines / (uint64_t)n;
+}

@@ -72,6 +72,13 @@ struct input {
 };
 
 /*
+ * About how many records a regular file holds, from its size and the
+ * lines of its first 64 KiB (0 for stdin, or when it cannot tell): a
+ * size hint for the owner, never a limit.
+ */
+uint64_t input_estimate(const struct input *in);
+
+/*
  * The format named @name (NULL if none), or the one the file name @path
  * implies by its suffix: .csv; .jsonl, .ndjson; .ipset, .save, .restore.
  */

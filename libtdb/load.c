@@ -43,7 +43,8 @@ struct tdb_load {
 };
 
 TDB_EXPORT int tdb_load_begin(struct tdb *db, const char *table,
-			      unsigned int flags, struct tdb_load **out)
+			      unsigned int flags, uint64_t expected,
+			      struct tdb_load **out)
 {
 	struct nlmsghdr *nlh;
 	struct tdb_load *ld;
@@ -71,13 +72,16 @@ TDB_EXPORT int tdb_load_begin(struct tdb *db, const char *table,
 	}
 
 	nlh = sync_start(db, TDB_CMD_LOAD_BEGIN,
-			 msg_size(table, 0, (size_t)-1, MNL_ATTR_HDRLEN + 4));
+			 msg_size(table, 0, (size_t)-1,
+				  2 * MNL_ATTR_HDRLEN + 4 + 8));
 	if (!nlh) {
 		err = -ENOMEM;
 		goto free_ld;
 	}
 	msg_put_table(nlh, table);
 	mnl_attr_put_u32(nlh, TDB_A_FLAGS, flags);
+	if (expected)
+		mnl_attr_put_u64(nlh, TDB_A_RECORDS, expected);
 	err = sync_call(db, &a);
 	if (!err)
 		err = a.status;

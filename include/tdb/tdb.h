@@ -285,12 +285,16 @@ struct tdb_load;
 
 /*
  * Starts a load into @table, which must exist and be writable by this
- * uid.  0 with *@out set, or -errno (-ENOENT, -EACCES, -EINVAL for bad
- * flags).  A connection may run several loads, and other calls between
- * their puts.
+ * uid.  @expected is about how many records the load will hold (0: not
+ * known): the owner sizes the staging table's index for it, or for the
+ * table's current size when that is larger, so that the index does not
+ * grow during the load (the owner caps it: 16 million, and 1/64 of the
+ * table's quota in bytes).  0 with *@out set, or -errno (-ENOENT, -EACCES,
+ * -EINVAL for bad flags).  A connection may run several loads, and other
+ * calls between their puts.
  */
 int tdb_load_begin(struct tdb *db, const char *table, unsigned int flags,
-		   struct tdb_load **out);
+		   uint64_t expected, struct tdb_load **out);
 /*
  * Queues one record (checked as tdb_put() checks it, and against the
  * table's key type: a prefix with host bits set, or a fixed-size key of

@@ -1442,7 +1442,7 @@ static uint64_t lib_load(struct tdb *db, const char *table,
 	uint8_t k[5], v[64 * KIB];
 	uint64_t recs = 0;
 	uint32_t i;
-	int rc = tdb_load_begin(db, table, flags, &ld);
+	int rc = tdb_load_begin(db, table, flags, 0, &ld);
 
 	if (rc)
 		fail_msg("tdb_load_begin %s: %s", table, tdb_strerror(rc));
