@@ -55,6 +55,26 @@ run stats
 run del demo answer
 run dump demo
 
+# Firewall rules: a table of prefixes with a schema, longest-prefix
+# lookups, and a bulk load that replaces the whole set in one step.
+rules=$(mktemp /tmp/tdb-rules.XXXXXX)
+trap 'rm -f "$rules" "$rules.csv"' EXIT
+cat >"$rules.csv" <<'CSV'
+prefix,action,proto,dport,comment
+10.0.0.0/8,drop,tcp,22,no ssh from the lab
+10.1.0.0/16,accept,,,office
+192.168.0.0/16,reject,udp,53,"dns, elsewhere"
+0.0.0.0/0,accept,,,default
+CSV
+"$cli" --socket "$sock" drop fw >/dev/null 2>&1 || true
+run create fw --schema schema/fw4.json --durability sync
+run put fw 172.16.9.9/12 action=drop
+run load fw "$rules.csv" --replace
+run lookup fw 10.1.2.3
+run lookup fw 10.200.0.1
+run lookup fw 8.8.8.8
+run dump fw
+
 # Durability: a sync table's writes are answered once on disk, so they
 # survive tdbd being killed outright.
 "$cli" --socket "$sock" drop ledger >/dev/null 2>&1 || true
@@ -70,5 +90,6 @@ if [ -n "$pid" ]; then
 fi
 run dump ledger
 run info ledger
+run lookup fw 10.1.2.3
 echo
 echo "tdbd keeps serving $sock; stop it with: kill \$(pgrep -x tdbd)"
