@@ -115,7 +115,7 @@ static bool tdb_rsp_room(struct tdb_rsp *r, size_t n)
 }
 
 /* Appends an attribute of @len payload bytes; returns its payload or NULL. */
-void *tdb_rsp_attr(struct tdb_rsp *r, u16 type, size_t len)
+static void *tdb_rsp_attr(struct tdb_rsp *r, u16 type, size_t len)
 {
 	size_t total = NLA_HDRLEN + NLA_ALIGN(len);
 	struct nlattr *a;
@@ -131,7 +131,7 @@ void *tdb_rsp_attr(struct tdb_rsp *r, u16 type, size_t len)
 	return (u8 *)a + NLA_HDRLEN;
 }
 
-void tdb_rsp_put(struct tdb_rsp *r, u16 type, const void *data,
+static void tdb_rsp_put(struct tdb_rsp *r, u16 type, const void *data,
 			size_t len)
 {
 	void *p = tdb_rsp_attr(r, type, len);
@@ -140,7 +140,7 @@ void tdb_rsp_put(struct tdb_rsp *r, u16 type, const void *data,
 		memcpy(p, data, len);
 }
 
-void tdb_rsp_u32(struct tdb_rsp *r, u16 type, u32 v)
+static void tdb_rsp_u32(struct tdb_rsp *r, u16 type, u32 v)
 {
 	tdb_rsp_put(r, type, &v, sizeof(v));
 }
@@ -170,7 +170,7 @@ static void tdb_rsp_str2(struct tdb_rsp *r, u16 type, const char *a,
 }
 
 /* Opens a nest; returns its offset for tdb_rsp_nest_end(). */
-size_t tdb_rsp_nest_start(struct tdb_rsp *r, u16 type)
+static size_t tdb_rsp_nest_start(struct tdb_rsp *r, u16 type)
 {
 	size_t off = r->len;
 
@@ -178,7 +178,7 @@ size_t tdb_rsp_nest_start(struct tdb_rsp *r, u16 type)
 	return off;
 }
 
-void tdb_rsp_nest_end(struct tdb_rsp *r, size_t off)
+static void tdb_rsp_nest_end(struct tdb_rsp *r, size_t off)
 {
 	struct nlattr *a;
 
@@ -189,7 +189,7 @@ void tdb_rsp_nest_end(struct tdb_rsp *r, size_t off)
 }
 
 /* A value as TDB_VALUE_CHUNK-sized VALUE attributes (one if empty). */
-void tdb_rsp_value(struct tdb_rsp *r, const u8 *val, u32 vlen)
+static void tdb_rsp_value(struct tdb_rsp *r, const u8 *val, u32 vlen)
 {
 	do {
 		u32 n = vlen < TDB_VALUE_CHUNK ? vlen : TDB_VALUE_CHUNK;
@@ -204,7 +204,7 @@ void tdb_rsp_value(struct tdb_rsp *r, const u8 *val, u32 vlen)
  * Starts the response to @nlh with status 0.  -ENOMEM when the sink has
  * no room at all, in which case no response can be written.
  */
-int tdb_rsp_begin(struct tdb_rsp *r, struct tdb_out *out,
+static int tdb_rsp_begin(struct tdb_rsp *r, struct tdb_out *out,
 			 const struct nlmsghdr *req)
 {
 	struct nlmsghdr *nlh;
@@ -256,7 +256,7 @@ void tdb_exec_set_status(void *msg, int err)
 	memcpy((u8 *)msg + TDB_STATUS_OFF, &st, sizeof(st));
 }
 
-void tdb_rsp_end(struct tdb_rsp *r)
+static void tdb_rsp_end(struct tdb_rsp *r)
 {
 	if (r->nomem)
 		tdb_rsp_error(r, -ENOMEM, "out of memory for the response");
@@ -291,7 +291,7 @@ void tdb_rsp_wait_write(struct tdb_exec *x, struct tdb_rsp *r)
 }
 
 /* The TDB_PERM_* bits @cred has on a table with @opts. */
-u32 tdb_perm(const struct tdb_cred *cred,
+static u32 tdb_perm(const struct tdb_cred *cred,
 		    const struct tdb_table_opts *opts)
 {
 	if (cred->uid == 0)
@@ -320,7 +320,7 @@ void tdb_exec_release(struct tdb_exec *x)
  * The table called @name, held for the current run of requests, with
  * x->tperm set; NULL when there is none.
  */
-struct tdb_table *tdb_exec_table(struct tdb_exec *x, const char *name)
+static struct tdb_table *tdb_exec_table(struct tdb_exec *x, const char *name)
 {
 	struct tdb_table *t;
 
@@ -348,7 +348,7 @@ struct tdb_table *tdb_exec_table(struct tdb_exec *x, const char *name)
  * with *@what and *@why naming the problem (the message is their
  * concatenation).
  */
-int tdb_req_parse(struct tdb_req *rq, const struct nlmsghdr *nlh,
+static int tdb_req_parse(struct tdb_req *rq, const struct nlmsghdr *nlh,
 			 const char **what, const char **why)
 {
 	const struct tdb_cmd_desc *d;
@@ -404,7 +404,7 @@ int tdb_req_parse(struct tdb_req *rq, const struct nlmsghdr *nlh,
  * Resolves the table of @rq and checks access.  0, or -errno with the
  * reason in *@why.
  */
-int tdb_req_table(struct tdb_exec *x, const char *table, u32 perm,
+static int tdb_req_table(struct tdb_exec *x, const char *table, u32 perm,
 			 const char **why)
 {
 	/*
@@ -650,7 +650,7 @@ static int tdb_do_stats(struct tdb_exec *x, struct tdb_req *rq,
  * The value of a PUT: its VALUE chunks, which must stand in a row, joined
  * in place.  0 or -errno with *@why.
  */
-int tdb_req_value(struct tdb_req *rq, const u8 **val, u32 *vlen,
+static int tdb_req_value(struct tdb_req *rq, const u8 **val, u32 *vlen,
 			 const char **why)
 {
 	const struct nlattr *first = rq->tb[TDB_A_VALUE], *a;
@@ -817,7 +817,7 @@ struct tdb_scan_ctx {
  * Writes one record: a RECORD nest with KEY and VALUE, and, when the
  * value does not fit one nest, more RECORD nests with VALUE alone.
  */
-void tdb_rsp_record(struct tdb_rsp *r, const struct tdb_rec *rec)
+static void tdb_rsp_record(struct tdb_rsp *r, const struct tdb_rec *rec)
 {
 	u32 klen = tdb_rec_klen(rec), vlen = tdb_rec_vlen(rec);
 	const u8 *val = tdb_rec_val(rec);

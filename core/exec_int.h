@@ -73,35 +73,14 @@ struct tdb_cmd_desc {
 	u8 perm;		/* TDB_PERM_* needed on the table */
 };
 
-
 u32 tdb_get_u32(const struct nlattr *a);
 u64 tdb_get_u64(const struct nlattr *a);
-void *tdb_rsp_attr(struct tdb_rsp *r, u16 type, size_t len);
-void tdb_rsp_put(struct tdb_rsp *r, u16 type, const void *data,
-			size_t len);
-void tdb_rsp_u32(struct tdb_rsp *r, u16 type, u32 v);
 void tdb_rsp_u64(struct tdb_rsp *r, u16 type, u64 v);
 void tdb_rsp_str(struct tdb_rsp *r, u16 type, const char *s);
 void tdb_rsp_error(struct tdb_rsp *r, int err, const char *why);
-void tdb_rsp_value(struct tdb_rsp *r, const u8 *val, u32 vlen);
-size_t tdb_rsp_nest_start(struct tdb_rsp *r, u16 type);
-void tdb_rsp_nest_end(struct tdb_rsp *r, size_t off);
-int tdb_rsp_begin(struct tdb_rsp *r, struct tdb_out *out,
-			 const struct nlmsghdr *req);
-void tdb_rsp_end(struct tdb_rsp *r);
 void tdb_rsp_wait_log(struct tdb_exec *x, struct tdb_rsp *r);
 void tdb_rsp_wait_write(struct tdb_exec *x, struct tdb_rsp *r);
 void tdb_exec_release(struct tdb_exec *x);
-struct tdb_table *tdb_exec_table(struct tdb_exec *x, const char *name);
-int tdb_req_table(struct tdb_exec *x, const char *table, u32 perm,
-			 const char **why);
-int tdb_req_parse(struct tdb_req *rq, const struct nlmsghdr *nlh,
-			 const char **what, const char **why);
-void tdb_rsp_record(struct tdb_rsp *r, const struct tdb_rec *rec);
-u32 tdb_perm(const struct tdb_cred *cred,
-		    const struct tdb_table_opts *opts);
-int tdb_req_value(struct tdb_req *rq, const u8 **val, u32 *vlen,
-			 const char **why);
 
 /* exec_load.c: the handlers of the LOAD_* commands. */
 /* Whether @staging is the staging table of one of @s's loads. */

@@ -931,6 +931,23 @@ static void tdb_lpm_unlink(struct tdb_table *t, struct tdb_rec *r,
 		tdb_lpm_remove(&t->lpm, key, key[alen]);
 }
 
+/*
+ * Checks a put's key and value, then makes its record (tdb_rec_make()):
+ * 0 with *@r set, -EINVAL, -E2BIG or -ENOMEM.
+ */
+static int tdb_rec_new(struct tdb_table *t, struct tdb_key *k, const void *key,
+		       u32 klen, const void *val, u32 vlen, struct tdb_rec **r)
+{
+	int err = tdb_rec_check(key, klen, val, vlen);
+
+	if (!err)
+		err = tdb_key_check_type(t, key, klen);
+	if (err)
+		return err;
+	*r = tdb_rec_make(t, k, key, klen, val, vlen);
+	return *r ? 0 : -ENOMEM;
+}
+
 /* Links @r at @slot, in place of @old when it is the same key.  Under wlock. */
 static void tdb_link(struct tdb_table *t, struct tdb_rec **slot,
 		     struct tdb_rec *r, struct tdb_rec *old)
@@ -996,18 +1013,12 @@ int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 	struct tdb_key k;
 	int err;
 
-	err = tdb_rec_check(key, klen, val, vlen);
-	if (!err)
-		err = tdb_key_check_type(t, key, klen);
-	if (err)
-		return err;
 	if ((flags & ~(TDB_PUT_CREATE | TDB_PUT_REPLACE | TDB_PUT_RECOVER)) ||
 	    (flags & TDB_PUT_CREATE && flags & TDB_PUT_REPLACE))
 		return -EINVAL;
-
-	r = tdb_rec_make(t, &k, key, klen, val, vlen);
-	if (!r)
-		return -ENOMEM;
+	err = tdb_rec_new(t, &k, key, klen, val, vlen, &r);
+	if (err)
+		return err;
 	port_mutex_lock(&t->wlock);
 	err = tdb_put_locked(t, r, &k, flags & ~TDB_PUT_RECOVER,
 			     !(flags & TDB_PUT_RECOVER));
@@ -1029,15 +1040,9 @@ int tdb_table_load(struct tdb_table *t, const void *key, u32 klen,
 	struct tdb_key k;
 	int err;
 
-	err = tdb_rec_check(key, klen, val, vlen);
-	if (!err)
-		err = tdb_key_check_type(t, key, klen);
+	err = tdb_rec_new(t, &k, key, klen, val, vlen, &r);
 	if (err)
 		return err;
-	r = tdb_rec_make(t, &k, key, klen, val, vlen);
-	if (!r)
-		return -ENOMEM;
-
 	port_mutex_lock(&t->wlock);
 	if (t->dead) {
 		err = -ENOENT;
