@@ -65,7 +65,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -81,7 +80,6 @@
 
 #define KEY_LEN 16
 #define VAL_LEN 100
-#define MAX_PROCS 256
 #define REAP_MAX 256U
 #define LOAD_DEPTH 1024U
 #define NO_CKPT_INTERVAL 0U /* only at shutdown */
@@ -167,132 +165,15 @@ static uint64_t batch_puts(struct tdb_batch *b, const char *table,
 }
 
 /*
- * A team: forked processes that set up (connect), wait until all are
- * ready, start together, and each send back one struct result.
+ * team_run() (bench.h), exiting when a member failed.  The members here
+ * get the parent's connection as their argument, and first close their
+ * copy of it.
  */
-struct result {
-	uint64_t ops;
-	double elapsed;
-};
-
-typedef struct result (*team_fn)(int w, void *arg);
-
-struct team {
-	int n;
-	pid_t pids[MAX_PROCS];
-	int ready[2], go[2], res[2];
-};
-
-/* In a member, set by team_start(). */
-static int member_ready = -1, member_go = -1;
-
-/* A member calls this once set up: it returns at the start. */
-static void team_wait_go(void)
+static struct team_result team_sum(struct team *t)
 {
-	char c = 0;
+	struct team_result sum;
 
-	if (write(member_ready, &c, 1) != 1 || read(member_go, &c, 1) != 0)
-		_exit(1);
-}
-
-/* Kills the members still running and exits. */
-static void team_abort(struct team *t, const char *why)
-{
-	int i;
-
-	fprintf(stderr, "bench/durable: %s\n", why);
-	for (i = 0; i < t->n; i++)
-		if (t->pids[i] > 0)
-			kill(t->pids[i], SIGKILL);
-	exit(1);
-}
-
-/* 1 when a member has ended, which before its result means it failed. */
-static bool team_member_gone(struct team *t)
-{
-	int i, status;
-
-	for (i = 0; i < t->n; i++)
-		if (t->pids[i] > 0 &&
-		    waitpid(t->pids[i], &status, WNOHANG) == t->pids[i]) {
-			t->pids[i] = 0;
-			return true;
-		}
-	return false;
-}
-
-/*
- * Forks @n members running @fn; each first closes @inherited (the
- * parent's connection, if any).  Returns when all are set up.
- */
-static void team_start(struct team *t, int n, team_fn fn, void *arg,
-		       struct tdb *inherited)
-{
-	struct pollfd pfd;
-	struct result r;
-	int i, got = 0;
-	char c;
-
-	t->n = n;
-	if (pipe2(t->ready, O_CLOEXEC) < 0 || pipe2(t->go, O_CLOEXEC) < 0 ||
-	    pipe2(t->res, O_CLOEXEC) < 0)
-		fail_errno("pipe");
-	for (i = 0; i < n; i++) {
-		t->pids[i] = fork();
-		if (t->pids[i] < 0)
-			team_abort(t, "fork failed");
-		if (!t->pids[i]) {
-			close(t->ready[0]);
-			close(t->go[1]);
-			close(t->res[0]);
-			member_ready = t->ready[1];
-			member_go = t->go[0];
-			tdb_close(inherited);
-			r = fn(i, arg);
-			if (write(t->res[1], &r, sizeof(r)) != sizeof(r))
-				_exit(1);
-			_exit(0);
-		}
-	}
-	close(t->ready[1]);
-	close(t->go[0]);
-	close(t->res[1]);
-	pfd.fd = t->ready[0];
-	pfd.events = POLLIN;
-	while (got < n) {
-		if (poll(&pfd, 1, 100) > 0) {
-			if (read(t->ready[0], &c, 1) != 1)
-				team_abort(t, "a process failed to start");
-			got++;
-		} else if (team_member_gone(t)) {
-			team_abort(t, "a process failed while setting up");
-		}
-	}
-	close(t->ready[0]);
-}
-
-/* Starts the members; returns when all have answered, with the sum. */
-static struct result team_run(struct team *t)
-{
-	struct result sum = { 0, 0 }, r;
-	int i, got = 0, status;
-	bool bad = false;
-
-	close(t->go[1]);
-	for (got = 0; got < t->n; got++) {
-		if (read(t->res[0], &r, sizeof(r)) != sizeof(r))
-			break;
-		sum.ops += r.ops;
-		if (r.elapsed > sum.elapsed)
-			sum.elapsed = r.elapsed;
-	}
-	close(t->res[0]);
-	for (i = 0; i < t->n; i++) {
-		if (t->pids[i] > 0 && waitpid(t->pids[i], &status, 0) > 0 &&
-		    (!WIFEXITED(status) || WEXITSTATUS(status)))
-			bad = true;
-	}
-	if (bad || got < t->n) {
+	if (team_run(t, &sum)) {
 		fprintf(stderr, "bench/durable: a process failed\n");
 		exit(1);
 	}
@@ -317,16 +198,17 @@ static void put_table(char *buf, int w)
 }
 
 /* One writer, plain or pipelined, for put_seconds. */
-static struct result put_writer(int w, void *arg)
+static void put_writer(int w, void *arg, struct team_result *r)
 {
 	uint64_t i = (uint64_t)w << 40 | (uint64_t)put_batched << 39;
 	uint8_t key[KEY_LEN], val[VAL_LEN];
-	struct result r = { 0, 0 };
 	struct tdb_batch *b = NULL;
 	char table[TDB_NAME_MAX];
 	double start, end, t;
 	struct tdb *db;
 	int err;
+
+	tdb_close(arg);
 
 	put_table(table, w);
 	err = tdb_connect(NULL, &db);
@@ -339,8 +221,8 @@ static struct result put_writer(int w, void *arg)
 	}
 	team_wait_go();
 	if (b) {
-		r.ops = batch_puts(b, table, put_depth, i, 0, put_seconds,
-				   &r.elapsed);
+		r->ops = batch_puts(b, table, put_depth, i, 0, put_seconds,
+				    &r->elapsed);
 		tdb_batch_free(b);
 	} else {
 		start = now();
@@ -352,13 +234,12 @@ static struct result put_writer(int w, void *arg)
 			if (err)
 				fail("tdb_put", err);
 			i++;
-			r.ops++;
+			r->ops++;
 			t = now();
 		} while (t < end);
-		r.elapsed = t - start;
+		r->elapsed = t - start;
 	}
 	tdb_close(db);
-	return r;
 }
 
 struct put_figures {
@@ -370,18 +251,18 @@ struct put_figures {
 static struct put_figures put_run(struct tdb *db, bool batched)
 {
 	struct tdb_stats st0, st1;
+	struct team_result sum;
 	struct put_figures f;
-	struct result sum;
 	struct team t;
 	uint64_t syncs;
 	int err;
 
 	put_batched = batched;
-	team_start(&t, put_procs, put_writer, NULL, db);
+	team_start(&t, "bench/durable", put_procs, put_writer, db);
 	err = tdb_stats(db, &st0);
 	if (err)
 		fail("tdb_stats", err);
-	sum = team_run(&t);
+	sum = team_sum(&t);
 	err = tdb_stats(db, &st1);
 	if (err)
 		fail("tdb_stats", err);
@@ -439,7 +320,7 @@ static int cmd_put(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (put_procs < 1 || put_procs > MAX_PROCS || put_seconds <= 0 ||
+	if (put_procs < 1 || put_procs > TEAM_MAX || put_seconds <= 0 ||
 	    put_depth < 1 || put_depth > 65535) {
 		fprintf(stderr,
 			"bench/durable put: bad --procs, --seconds or --depth\n");
@@ -686,15 +567,15 @@ static struct tdb *daemon_ready(struct daemon *d, double t0, const char *table,
 }
 
 /* One loader: its share of the records, batched. */
-static struct result loader(int w, void *arg)
+static void loader(int w, void *arg, struct team_result *r)
 {
 	uint64_t first = rec_records * w / rec_loaders;
 	uint64_t last = rec_records * (w + 1) / rec_loaders;
-	struct result r;
 	struct tdb_batch *b;
 	struct tdb *db;
 	int err;
 
+	tdb_close(arg);
 	err = tdb_connect(rec_sock, &db);
 	if (err)
 		fail("tdb_connect", err);
@@ -702,11 +583,10 @@ static struct result loader(int w, void *arg)
 	if (!b)
 		fail("tdb_batch_new", -errno);
 	team_wait_go();
-	r.ops = batch_puts(b, REC_TABLE, LOAD_DEPTH, first, last, 0,
-			   &r.elapsed);
+	r->ops = batch_puts(b, REC_TABLE, LOAD_DEPTH, first, last, 0,
+			    &r->elapsed);
 	tdb_batch_free(b);
 	tdb_close(db);
-	return r;
 }
 
 /* Waits until the log is synced up to @lsn. */
@@ -827,7 +707,7 @@ static int cmd_recovery(int argc, char **argv)
 	uint8_t key[KEY_LEN], val[VAL_LEN];
 	struct tdb_stats st;
 	struct daemon d = { 0 };
-	struct result sum;
+	struct team_result sum;
 	struct team team;
 	struct tdb *db;
 	int c, err;
@@ -862,7 +742,7 @@ static int cmd_recovery(int argc, char **argv)
 		}
 	}
 	if (!tdbd_path || !rec_dir || !rec_records || rec_loaders < 1 ||
-	    rec_loaders > MAX_PROCS || !rec_ckpt_interval || rec_timeout <= 0) {
+	    rec_loaders > TEAM_MAX || !rec_ckpt_interval || rec_timeout <= 0) {
 		fprintf(stderr,
 			"bench/durable recovery: --tdbd and --dir are needed; bad --records, --loaders, --checkpoint-interval or --timeout\n");
 		return 2;
@@ -887,9 +767,9 @@ static int cmd_recovery(int argc, char **argv)
 	err = tdb_create(db, REC_TABLE, &co);
 	if (err)
 		fail("tdb_create", err);
-	team_start(&team, rec_loaders, loader, NULL, db);
+	team_start(&team, "bench/durable", rec_loaders, loader, db);
 	t = now();
-	sum = team_run(&team);
+	sum = team_sum(&team);
 	t = now() - t;
 	if (sum.ops != rec_records)
 		fail("load: count of acknowledged puts", -EPROTO);

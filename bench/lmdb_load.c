@@ -27,24 +27,14 @@
  * before the file is opened to the commit's return) for the script,
  * which also times the whole process.  Exit status 1 on any error.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <lmdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "bench.h"
-
-struct rec {
-	uint8_t key[5];
-	uint8_t action;
-};
-
-static const char *dir;
 
 static void fail(const char *what, int rc)
 {
@@ -52,43 +42,11 @@ static void fail(const char *what, int rc)
 	exit(1);
 }
 
-/* Parses "A.B.C.D/LEN ACTION": 0, or -1 when the line is malformed. */
-static int parse(const char *s, struct rec *r)
-{
-	unsigned int i, v, len;
-
-	for (i = 0; i < 4; i++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		for (v = 0; *s >= '0' && *s <= '9'; s++)
-			v = v * 10 + (*s - '0');
-		if (v > 255 || *s++ != (i < 3 ? '.' : '/'))
-			return -1;
-		r->key[i] = v;
-	}
-	if (*s < '0' || *s > '9')
-		return -1;
-	for (len = 0; *s >= '0' && *s <= '9'; s++)
-		len = len * 10 + (*s - '0');
-	if (len > 32 || *s++ != ' ')
-		return -1;
-	r->key[4] = len;
-	if (!strncmp(s, "accept", 6))
-		r->action = 0;
-	else if (!strncmp(s, "drop", 4))
-		r->action = 1;
-	else if (!strncmp(s, "reject", 6))
-		r->action = 2;
-	else
-		return -1;
-	return 0;
-}
-
 /*
  * Sorts @n records by key: an LSD radix sort over the 40 key bits, in the
  * byte order that memcmp() (LMDB's default comparison) gives.
  */
-static void sort_recs(struct rec *r, size_t n)
+static void sort_recs(struct prefix_line *r, size_t n)
 {
 	uint64_t *a = malloc(n * sizeof(*a)), *b = malloc(n * sizeof(*b)), *t;
 	size_t count[256], i, pos;
@@ -131,34 +89,9 @@ static void sort_recs(struct rec *r, size_t n)
 	free(b);
 }
 
-/* Removes the files of an environment left in @dir. */
-static void env_clear(void)
-{
-	static const char *const files[] = { "data.mdb", "lock.mdb" };
-	char path[4096];
-	unsigned int i;
-
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "bench/lmdb_load: mkdir %s: %s\n", dir,
-			strerror(errno));
-		exit(1);
-	}
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		if (unlink(path) < 0 && errno != ENOENT) {
-			fprintf(stderr, "bench/lmdb_load: unlink %s: %s\n",
-				path, strerror(errno));
-			exit(1);
-		}
-	}
-}
-
-static void usage(FILE *f)
-{
-	fputs("usage: lmdb_load --dir DIR --file FILE [--sorted] [--mapsize MIB]\n"
-	      "Loads \"PREFIX ACTION\" lines into LMDB in one synced write transaction.\n",
-	      f);
-}
+static const char usage[] =
+	"usage: lmdb_load --dir DIR --file FILE [--sorted] [--mapsize MIB]\n"
+	"Loads \"PREFIX ACTION\" lines into LMDB in one synced write transaction.\n";
 
 int main(int argc, char **argv)
 {
@@ -170,19 +103,17 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	size_t mapsize = 1024, n = 0, cap = 1 << 20, i, linecap = 0;
 	double t0, t_parse, t_sort, t_put, t_commit;
-	const char *file = NULL;
+	const char *dir = NULL, *file = NULL;
+	size_t mapsize = 1024, n, i;
+	struct prefix_line *recs;
 	unsigned int flags = 0;
-	struct rec *recs;
-	char *line = NULL;
 	int sorted = 0, c, rc;
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	FILE *f;
 
-	while ((c = getopt_long(argc, argv, "d:f:Sm:h", opts, NULL)) != -1) {
+	while ((c = bench_getopt(argc, argv, "d:f:Sm:h", opts, usage)) != -1) {
 		switch (c) {
 		case 'd':
 			dir = optarg;
@@ -196,51 +127,14 @@ int main(int argc, char **argv)
 		case 'm':
 			mapsize = strtoul(optarg, NULL, 10);
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
-	if (!dir || !file || !mapsize) {
-		usage(stderr);
-		return 2;
-	}
-	env_clear();
+	if (!dir || !file || !mapsize)
+		usage_exit(usage, 2);
+	lmdb_dir_clear("bench/lmdb_load", dir);
 
 	t0 = now();
-	f = fopen(file, "r");
-	recs = malloc(cap * sizeof(*recs));
-	if (!f || !recs) {
-		fprintf(stderr, "bench/lmdb_load: %s: %s\n", file,
-			strerror(errno));
-		return 1;
-	}
-	while (getline(&line, &linecap, f) > 0) {
-		if (n == cap) {
-			cap *= 2;
-			recs = realloc(recs, cap * sizeof(*recs));
-			if (!recs) {
-				fputs("bench/lmdb_load: out of memory\n",
-				      stderr);
-				return 1;
-			}
-		}
-		if (parse(line, &recs[n])) {
-			fprintf(stderr, "bench/lmdb_load: %s:%zu: malformed line\n",
-				file, n + 1);
-			return 1;
-		}
-		n++;
-	}
-	if (ferror(f)) {
-		fprintf(stderr, "bench/lmdb_load: reading %s failed\n", file);
-		return 1;
-	}
-	fclose(f);
-	free(line);
+	recs = read_prefix_file("bench/lmdb_load", file, &n);
 	t_parse = now();
 	if (sorted) {
 		sort_recs(recs, n);
@@ -248,15 +142,7 @@ int main(int argc, char **argv)
 	}
 	t_sort = now();
 
-	rc = mdb_env_create(&env);
-	if (rc)
-		fail("mdb_env_create", rc);
-	rc = mdb_env_set_mapsize(env, mapsize << 20);
-	if (rc)
-		fail("mdb_env_set_mapsize", rc);
-	rc = mdb_env_open(env, dir, 0, 0644);
-	if (rc)
-		fail("mdb_env_open", rc);
+	env = lmdb_env_open("bench/lmdb_load", dir, mapsize);
 	rc = mdb_txn_begin(env, NULL, 0, &txn);
 	if (rc)
 		fail("mdb_txn_begin", rc);

@@ -27,9 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "bench.h"
 
@@ -41,53 +38,28 @@ static int procs = 4;
 static double seconds = 5.0;
 static size_t mapsize = 4096; /* MiB: sparse, far more than S seconds use */
 
-struct result {
-	uint64_t puts;
-	double elapsed;
-};
-
 static void fail(const char *what, int rc)
 {
 	fprintf(stderr, "bench/lmdb_put: %s: %s\n", what, mdb_strerror(rc));
 	exit(1);
 }
 
-/* Opens the environment in @dir; the caller closes it. */
-static MDB_env *env_open(void)
-{
-	MDB_env *env;
-	int rc;
-
-	rc = mdb_env_create(&env);
-	if (rc)
-		fail("mdb_env_create", rc);
-	rc = mdb_env_set_mapsize(env, mapsize << 20);
-	if (rc)
-		fail("mdb_env_set_mapsize", rc);
-	rc = mdb_env_open(env, dir, 0, 0644);
-	if (rc)
-		fail("mdb_env_open", rc);
-	return env;
-}
-
 /*
- * One writer: waits for the start (EOF on @go), then commits one put per
- * transaction for the set time.
+ * One writer (a team member): once the environment is open, commits one
+ * put per transaction for the set time.
  */
-static struct result writer(int w, int ready, int go)
+static void writer(int w, void *arg, struct team_result *r)
 {
 	uint8_t key[KEY_LEN], val[VAL_LEN];
-	struct result r = { 0, 0 };
 	MDB_val k = { KEY_LEN, key }, v = { VAL_LEN, val };
 	uint64_t i = (uint64_t)w << 40;
 	double start, end, t;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_env *env;
-	char c = 0;
 	int rc;
 
-	env = env_open();
+	env = lmdb_env_open("bench/lmdb_put", dir, mapsize);
 	rc = mdb_txn_begin(env, NULL, 0, &txn);
 	if (rc)
 		fail("mdb_txn_begin", rc);
@@ -98,8 +70,7 @@ static struct result writer(int w, int ready, int go)
 	if (rc)
 		fail("mdb_txn_commit", rc);
 
-	if (write(ready, &c, 1) != 1 || read(go, &c, 1) != 0)
-		exit(1);
+	team_wait_go();
 	start = now();
 	end = start + seconds;
 	do {
@@ -116,42 +87,16 @@ static struct result writer(int w, int ready, int go)
 		if (rc)
 			fail("mdb_txn_commit", rc);
 		i++;
-		r.puts++;
+		r->ops++;
 		t = now();
 	} while (t < end);
-	r.elapsed = t - start;
+	r->elapsed = t - start;
 	mdb_env_close(env);
-	return r;
 }
 
-/* Removes the files of an environment left in @dir. */
-static void env_clear(void)
-{
-	static const char *const files[] = { "data.mdb", "lock.mdb" };
-	char path[4096];
-	unsigned int i;
-
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "bench/lmdb_put: mkdir %s: %s\n", dir,
-			strerror(errno));
-		exit(1);
-	}
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		if (unlink(path) < 0 && errno != ENOENT) {
-			fprintf(stderr, "bench/lmdb_put: unlink %s: %s\n", path,
-				strerror(errno));
-			exit(1);
-		}
-	}
-}
-
-static void usage(FILE *f)
-{
-	fputs("usage: lmdb_put --dir DIR [--procs N] [--seconds S] [--mapsize MIB]\n"
-	      "Measures LMDB puts/s, one synced write transaction per put.\n",
-	      f);
-}
+static const char usage[] =
+	"usage: lmdb_put --dir DIR [--procs N] [--seconds S] [--mapsize MIB]\n"
+	"Measures LMDB puts/s, one synced write transaction per put.\n";
 
 int main(int argc, char **argv)
 {
@@ -163,12 +108,12 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ready[2], go[2], res[2], c, i, status, bad = 0;
-	struct result r, sum = { 0, 0 };
-	MDB_env *env;
+	struct team_result sum;
+	struct team team;
 	double rate;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "d:p:s:m:h", opts, NULL)) != -1) {
+	while ((c = bench_getopt(argc, argv, "d:p:s:m:h", opts, usage)) != -1) {
 		switch (c) {
 		case 'd':
 			dir = optarg;
@@ -182,71 +127,22 @@ int main(int argc, char **argv)
 		case 'm':
 			mapsize = strtoul(optarg, NULL, 10);
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
-	if (!dir || procs < 1 || procs > 256 || seconds <= 0 || !mapsize) {
-		usage(stderr);
-		return 2;
-	}
+	if (!dir || procs < 1 || procs > TEAM_MAX || seconds <= 0 || !mapsize)
+		usage_exit(usage, 2);
 
 	/* Create the environment once, so that no writer races to. */
-	env_clear();
-	env = env_open();
-	mdb_env_close(env);
+	lmdb_dir_clear("bench/lmdb_put", dir);
+	mdb_env_close(lmdb_env_open("bench/lmdb_put", dir, mapsize));
 
-	if (pipe(ready) < 0 || pipe(go) < 0 || pipe(res) < 0) {
-		perror("bench/lmdb_put: pipe");
-		return 1;
-	}
-	for (i = 0; i < procs; i++) {
-		pid_t pid = fork();
-
-		if (pid < 0) {
-			perror("bench/lmdb_put: fork");
-			return 1;
-		}
-		if (!pid) {
-			close(ready[0]);
-			close(go[1]);
-			close(res[0]);
-			r = writer(i, ready[1], go[0]);
-			if (write(res[1], &r, sizeof(r)) != sizeof(r))
-				_exit(1);
-			_exit(0);
-		}
-	}
-	close(ready[1]);
-	close(go[0]);
-	close(res[1]);
-	for (i = 0; i < procs; i++)
-		if (read(ready[0], &c, 1) != 1)
-			break;
-	/* All open (or one died): EOF on go starts them together. */
-	close(go[1]);
-	for (i = 0; i < procs; i++) {
-		if (read(res[0], &r, sizeof(r)) != sizeof(r))
-			break;
-		sum.puts += r.puts;
-		if (r.elapsed > sum.elapsed)
-			sum.elapsed = r.elapsed;
-	}
-	if (i < procs)
-		bad = 1;
-	while (wait(&status) > 0)
-		if (!WIFEXITED(status) || WEXITSTATUS(status))
-			bad = 1;
-	if (bad) {
-		fprintf(stderr, "bench/lmdb_put: a writer failed\n");
+	team_start(&team, "bench/lmdb_put", procs, writer, NULL);
+	if (team_run(&team, &sum)) {
+		fputs("bench/lmdb_put: a writer failed\n", stderr);
 		return 1;
 	}
 
-	rate = sum.puts / sum.elapsed;
+	rate = sum.ops / sum.elapsed;
 	printf("LMDB durable puts/s (%d processes, one environment, default flags: synced commits, one put per write transaction, %d-byte keys, %d-byte values, %.1f s)\n",
 	       procs, KEY_LEN, VAL_LEN, seconds);
 	printf("  %-28s %12.0f\n", "puts/s", rate);

@@ -40,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tdb/schema.h"
@@ -53,13 +52,6 @@ struct prefix {
 	uint8_t len;
 	uint8_t action;
 };
-
-struct result {
-	uint64_t lookups, hits;
-	double elapsed;
-};
-
-static const char *const actions[] = { "accept", "drop", "reject" };
 
 static const char *table;
 static int procs = 1, sync_mode, inside;
@@ -86,53 +78,25 @@ static int cmp(const void *a, const void *b)
 /* Reads FILE into pfx[], sorted by address. */
 static void load_prefixes(const char *file)
 {
-	size_t cap = 1 << 20, linecap = 0;
-	char *line = NULL, *slash, *sp;
-	struct in_addr in;
-	FILE *f = fopen(file, "r");
-	unsigned int a;
+	struct prefix_line *lines =
+		read_prefix_file("bench/lookup", file, &npfx);
+	size_t i;
 
-	pfx = malloc(cap * sizeof(*pfx));
-	if (!f || !pfx) {
-		fprintf(stderr, "bench/lookup: %s: %s\n", file,
-			strerror(errno));
+	pfx = malloc((npfx ? npfx : 1) * sizeof(*pfx));
+	if (!pfx) {
+		fputs("bench/lookup: out of memory\n", stderr);
 		exit(1);
 	}
-	while (getline(&line, &linecap, f) > 0) {
-		if (npfx == cap) {
-			cap *= 2;
-			pfx = realloc(pfx, cap * sizeof(*pfx));
-			if (!pfx) {
-				fputs("bench/lookup: out of memory\n", stderr);
-				exit(1);
-			}
-		}
-		slash = strchr(line, '/');
-		sp = slash ? strchr(slash, ' ') : NULL;
-		if (!sp)
-			goto bad;
-		*slash = 0;
-		if (inet_pton(AF_INET, line, &in) != 1)
-			goto bad;
-		pfx[npfx].addr = ntohl(in.s_addr);
-		pfx[npfx].len = atoi(slash + 1);
-		sp[strcspn(sp, "\n")] = 0;
-		for (a = 0; a < 3; a++)
-			if (!strcmp(sp + 1, actions[a]))
-				break;
-		if (a == 3 || pfx[npfx].len > 32)
-			goto bad;
-		pfx[npfx].action = a;
-		npfx++;
+	for (i = 0; i < npfx; i++) {
+		const uint8_t *k = lines[i].key;
+
+		pfx[i].addr = (uint32_t)k[0] << 24 | k[1] << 16 | k[2] << 8 |
+			      k[3];
+		pfx[i].len = k[4];
+		pfx[i].action = lines[i].action;
 	}
-	fclose(f);
-	free(line);
+	free(lines);
 	qsort(pfx, npfx, sizeof(*pfx), cmp);
-	return;
-bad:
-	fprintf(stderr, "bench/lookup: %s:%zu: malformed line\n", file,
-		npfx + 1);
-	exit(1);
 }
 
 /* The prefix of pfx[] containing @addr, or NULL. */
@@ -216,7 +180,7 @@ static int check_one(const struct tdb_schema *schema, uint32_t addr,
 		return -1;
 	}
 	if (schema && tdb_schema_nfields(schema)) {
-		struct check_arg ca = { actions[p->action], 0 };
+		struct check_arg ca = { prefix_actions[p->action], 0 };
 
 		if (tdb_record_decode(schema, val, vlen, check_field, &ca) < 0 ||
 		    ca.found != 2) {
@@ -224,10 +188,10 @@ static int check_one(const struct tdb_schema *schema, uint32_t addr,
 				a, ca.want);
 			return -1;
 		}
-	} else if (vlen && (vlen != strlen(actions[p->action]) ||
-			    memcmp(val, actions[p->action], vlen))) {
+	} else if (vlen && (vlen != strlen(prefix_actions[p->action]) ||
+			    memcmp(val, prefix_actions[p->action], vlen))) {
 		fprintf(stderr, "bench/lookup: %s: value is not %s\n", a,
-			actions[p->action]);
+			prefix_actions[p->action]);
 		return -1;
 	}
 	return 0;
@@ -297,10 +261,9 @@ static uint64_t check(unsigned long n)
 	return hits;
 }
 
-/* One client: waits for the start (EOF on @go), then looks up for S s. */
-static struct result client(int id, int ready, int go)
+/* One client (a team member): once connected, looks up for S s. */
+static void client(int id, void *arg, struct team_result *r)
 {
-	struct result r = { 0, 0, 0 };
 	uint64_t s = splitmix(seed) + ((uint64_t)id << 48);
 	struct tdb_completion *c = calloc(batch, sizeof(*c));
 	double start, end, t;
@@ -309,7 +272,6 @@ static struct result client(int id, int ready, int go)
 	uint8_t key[17], val[256];
 	size_t klen, vlen;
 	unsigned int i;
-	char ch = 0;
 	int rc, k;
 
 	rc = tdb_connect(NULL, &db);
@@ -320,8 +282,7 @@ static struct result client(int id, int ready, int go)
 		if (!b || !c)
 			die("tdb_batch_new", -errno);
 	}
-	if (write(ready, &ch, 1) != 1 || read(go, &ch, 1) != 0)
-		exit(1);
+	team_wait_go();
 	start = now();
 	end = start + seconds;
 	do {
@@ -333,7 +294,7 @@ static struct result client(int id, int ready, int go)
 						val, sizeof(val), &vlen);
 				if (rc && rc != -ENOENT)
 					die("tdb_lookup", rc);
-				r.hits += !rc;
+				r->hits += !rc;
 				continue;
 			}
 			rc = tdb_batch_lookup(b, table, &be, 4, NULL);
@@ -347,27 +308,23 @@ static struct result client(int id, int ready, int go)
 			for (int j = 0; j < k; j++) {
 				if (c[j].status && c[j].status != -ENOENT)
 					die("lookup", c[j].status);
-				r.hits += !c[j].status;
+				r->hits += !c[j].status;
 			}
 		}
-		r.lookups += batch;
+		r->ops += batch;
 		t = now();
 	} while (t < end);
-	r.elapsed = t - start;
+	r->elapsed = t - start;
 	tdb_batch_free(b);
 	tdb_close(db);
 	free(c);
-	return r;
 }
 
-static void usage(FILE *f)
-{
-	fputs("usage: lookup --table T [--procs N] [--seconds S] [--batch B]\n"
-	      "              [--mode random|inside] [--prefixes FILE] [--sync]\n"
-	      "              [--seed X] [--check N]\n"
-	      "Measures longest-prefix lookups/s through libtdb (TDB_SOCKET).\n",
-	      f);
-}
+static const char usage[] =
+	"usage: lookup --table T [--procs N] [--seconds S] [--batch B]\n"
+	"              [--mode random|inside] [--prefixes FILE] [--sync]\n"
+	"              [--seed X] [--check N]\n"
+	"Measures longest-prefix lookups/s through libtdb (TDB_SOCKET).\n";
 
 int main(int argc, char **argv)
 {
@@ -384,15 +341,16 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ready[2], go[2], res[2], c, i, status, bad = 0;
-	struct result r, sum = { 0, 0, 0 };
 	const char *file = NULL, *mode = "random";
 	unsigned long ncheck = 100000;
+	struct team_result sum;
+	struct team team;
 	char name[64];
 	double rate;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "t:p:s:b:M:f:Sx:c:h", opts,
-				NULL)) != -1) {
+	while ((c = bench_getopt(argc, argv, "t:p:s:b:M:f:Sx:c:h", opts,
+				 usage)) != -1) {
 		switch (c) {
 		case 't':
 			table = optarg;
@@ -421,21 +379,13 @@ int main(int argc, char **argv)
 		case 'c':
 			ncheck = strtoul(optarg, NULL, 10);
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
 	inside = !strcmp(mode, "inside");
-	if (!table || procs < 1 || procs > 256 || seconds <= 0 || !batch ||
+	if (!table || procs < 1 || procs > TEAM_MAX || seconds <= 0 || !batch ||
 	    batch > 65535 || (!inside && strcmp(mode, "random")) ||
-	    (inside && !file)) {
-		usage(stderr);
-		return 2;
-	}
+	    (inside && !file))
+		usage_exit(usage, 2);
 	if (file) {
 		load_prefixes(file);
 		if (!npfx) {
@@ -447,54 +397,13 @@ int main(int argc, char **argv)
 			check(ncheck);
 	}
 
-	if (pipe(ready) < 0 || pipe(go) < 0 || pipe(res) < 0) {
-		perror("bench/lookup: pipe");
-		return 1;
-	}
-	fflush(stdout);
-	for (i = 0; i < procs; i++) {
-		pid_t pid = fork();
-
-		if (pid < 0) {
-			perror("bench/lookup: fork");
-			return 1;
-		}
-		if (!pid) {
-			close(ready[0]);
-			close(go[1]);
-			close(res[0]);
-			r = client(i, ready[1], go[0]);
-			if (write(res[1], &r, sizeof(r)) != sizeof(r))
-				_exit(1);
-			_exit(0);
-		}
-	}
-	close(ready[1]);
-	close(go[0]);
-	close(res[1]);
-	for (i = 0; i < procs; i++)
-		if (read(ready[0], &c, 1) != 1)
-			break;
-	close(go[1]);
-	for (i = 0; i < procs; i++) {
-		if (read(res[0], &r, sizeof(r)) != sizeof(r))
-			break;
-		sum.lookups += r.lookups;
-		sum.hits += r.hits;
-		if (r.elapsed > sum.elapsed)
-			sum.elapsed = r.elapsed;
-	}
-	if (i < procs)
-		bad = 1;
-	while (wait(&status) > 0)
-		if (!WIFEXITED(status) || WEXITSTATUS(status))
-			bad = 1;
-	if (bad) {
-		fprintf(stderr, "bench/lookup: a client failed\n");
+	team_start(&team, "bench/lookup", procs, client, NULL);
+	if (team_run(&team, &sum)) {
+		fputs("bench/lookup: a client failed\n", stderr);
 		return 1;
 	}
 
-	rate = sum.lookups / sum.elapsed;
+	rate = sum.ops / sum.elapsed;
 	if (sync_mode)
 		printf("tdb longest-prefix lookups/s (%d process%s, one tdb_lookup() per address, %s addresses, %.1f s)\n",
 		       procs, procs > 1 ? "es" : "", mode, seconds);
@@ -503,7 +412,7 @@ int main(int argc, char **argv)
 		       procs, procs > 1 ? "es" : "", batch, mode, seconds);
 	printf("  %-28s %12.0f\n", "lookups/s", rate);
 	printf("  %-28s %12.1f\n", "hits, %",
-	       sum.lookups ? 100.0 * sum.hits / sum.lookups : 0);
+	       sum.ops ? 100.0 * sum.hits / sum.ops : 0);
 	snprintf(name, sizeof(name), "lookup_%s%s_p%d_per_s",
 		 sync_mode ? "sync_" : "", mode, procs);
 	printf("result %s %.0f\n", name, rate);

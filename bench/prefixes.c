@@ -65,12 +65,10 @@ static const struct {
 	{ 30, 30 }, { 31, 5 },  { 32, 300 },
 };
 
-static const char *const actions[] = { "accept", "drop", "reject" };
-
 struct prefix {
 	uint32_t addr;		/* host order */
 	uint8_t len;
-	uint8_t action;		/* index in actions[] */
+	uint8_t action;		/* index in prefix_actions[] */
 };
 
 static uint64_t rng_state;
@@ -135,14 +133,11 @@ static void done(FILE *f, const char *name)
 	}
 }
 
-static void usage(FILE *f)
-{
-	fputs("usage: prefixes --dir DIR [--count N] [--seed S] [--csv key|value|action|full]\n"
-	      "Writes N non-overlapping random IPv4 prefixes with actions as\n"
-	      "fw.csv, ipset.restore, ipset-plain.restore, nft-set.nft,\n"
-	      "nft-vmap.nft and plain.txt in DIR.\n",
-	      f);
-}
+static const char usage[] =
+	"usage: prefixes --dir DIR [--count N] [--seed S] [--csv key|value|action|full]\n"
+	"Writes N non-overlapping random IPv4 prefixes with actions as\n"
+	"fw.csv, ipset.restore, ipset-plain.restore, nft-set.nft,\n"
+	"nft-vmap.nft and plain.txt in DIR.\n";
 
 int main(int argc, char **argv)
 {
@@ -164,7 +159,7 @@ int main(int argc, char **argv)
 	FILE *f[6];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:n:s:c:h", opts, NULL)) != -1) {
+	while ((c = bench_getopt(argc, argv, "d:n:s:c:h", opts, usage)) != -1) {
 		switch (c) {
 		case 'd':
 			dir = optarg;
@@ -178,21 +173,13 @@ int main(int argc, char **argv)
 		case 'c':
 			csv = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
 	if (!dir || !count || count > 50000000 ||
 	    (strcmp(csv, "key") && strcmp(csv, "value") &&
 	     strcmp(csv, "action") &&
-	     strcmp(csv, "full"))) {
-		usage(stderr);
-		return 2;
-	}
+	     strcmp(csv, "full")))
+		usage_exit(usage, 2);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "bench/prefixes: mkdir %s: %s\n", dir,
 			strerror(errno));
@@ -290,7 +277,7 @@ again:
 		static const char *const verdicts[] = { "accept", "drop",
 							"jump rej" };
 		uint32_t be = htonl(p[i].addr);
-		const char *act = actions[p[i].action];
+		const char *act = prefix_actions[p[i].action];
 		const char *sep = i + 1 < count ? "," : "";
 
 		inet_ntop(AF_INET, &be, a, sizeof(a));

@@ -18,14 +18,11 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -80,18 +77,24 @@ static void load(struct tdb *db)
 	tdb_batch_free(b);
 }
 
-/* One client: gets for the set time; returns how many. */
-static uint64_t run_client(bool batched, uint64_t seed)
+/*
+ * One client (a team member; @arg points to true when batched): gets for
+ * the set time, from its connection on.
+ */
+static void run_client(int id, void *arg, struct team_result *r)
 {
 	struct tdb_completion c[DEPTH];
 	uint8_t key[KEY_LEN], val[VAL_LEN + 16];
+	uint64_t ops = 0, x = (uint64_t)id * 7919 + 1;
 	struct tdb_batch *b = NULL;
-	uint64_t ops = 0, x = seed;
+	bool batched = *(bool *)arg;
 	double end;
 	struct tdb *db;
 	size_t vlen;
 	int err, n, j, k;
 
+	/* As ever, each starts on its own: not after all have connected. */
+	team_wait_go();
 	err = tdb_connect(NULL, &db);
 	if (err)
 		fail("tdb_connect", err);
@@ -139,56 +142,25 @@ static uint64_t run_client(bool batched, uint64_t seed)
 	if (b)
 		tdb_batch_free(b);
 	tdb_close(db);
-	return ops;
+	r->ops = ops;
 }
 
 /* Runs @procs clients at once; gets per second, all together. */
 static double run(bool batched, int procs)
 {
-	uint64_t total = 0, ops;
-	int fds[2], i, status;
+	struct team_result sum;
+	struct team team;
 
-	if (pipe(fds) < 0) {
-		perror("bench/ring: pipe");
-		exit(1);
-	}
-	for (i = 0; i < procs; i++) {
-		pid_t pid = fork();
-
-		if (pid < 0) {
-			perror("bench/ring: fork");
-			exit(1);
-		}
-		if (!pid) {
-			close(fds[0]);
-			ops = run_client(batched, (uint64_t)i * 7919 + 1);
-			if (write(fds[1], &ops, sizeof(ops)) != sizeof(ops))
-				_exit(1);
-			_exit(0);
-		}
-	}
-	close(fds[1]);
-	for (i = 0; i < procs; i++) {
-		if (read(fds[0], &ops, sizeof(ops)) != sizeof(ops))
-			break;
-		total += ops;
-	}
-	close(fds[0]);
-	while (wait(&status) > 0)
-		if (!WIFEXITED(status) || WEXITSTATUS(status))
-			exit(1);
-	if (i < procs)
+	team_start(&team, "bench/ring", procs, run_client, &batched);
+	if (team_run(&team, &sum))
 		exit(1);
 	/* Each client ran for `seconds`; connecting is not counted. */
-	return total / seconds;
+	return sum.ops / seconds;
 }
 
-static void usage(FILE *f)
-{
-	fputs("usage: ring [--records N] [--seconds S] [--quick]\n"
-	      "Measures gets/s through the owner at $TDB_SOCKET (tdbd).\n",
-	      f);
-}
+static const char usage[] =
+	"usage: ring [--records N] [--seconds S] [--quick]\n"
+	"Measures gets/s through the owner at $TDB_SOCKET (tdbd).\n";
 
 int main(int argc, char **argv)
 {
@@ -205,7 +177,7 @@ int main(int argc, char **argv)
 	struct tdb *db;
 	int c, err, i;
 
-	while ((c = getopt_long(argc, argv, "r:s:qh", opts, NULL)) != -1) {
+	while ((c = bench_getopt(argc, argv, "r:s:qh", opts, usage)) != -1) {
 		switch (c) {
 		case 'r':
 			nrecords = strtoul(optarg, NULL, 10);
@@ -217,18 +189,10 @@ int main(int argc, char **argv)
 			nrecords = 10000;
 			seconds = 0.5;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
-	if (!nrecords || seconds <= 0) {
-		usage(stderr);
-		return 2;
-	}
+	if (!nrecords || seconds <= 0)
+		usage_exit(usage, 2);
 
 	snprintf(table, sizeof(table), "bench_ring_%ld", (long)getpid());
 	err = tdb_connect(NULL, &db);

@@ -9,149 +9,11 @@
 # non-zero on any failure.
 set -u
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 BUILD_DIR" >&2
-	exit 2
-fi
-build=$(cd "$1" && pwd) || exit 2
-TDBD=$build/tdbd/tdbd
-CLI=$build/cli/tdbcli
-for b in "$TDBD" "$CLI"; do
-	if [ ! -x "$b" ]; then
-		echo "cli: $b is missing; build it first" >&2
-		exit 2
-	fi
-done
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+setup_test cli "$@"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tdb-cli-test.XXXXXX") || exit 2
-SOCK=$tmp/tdbd.sock
-tdbd_pid=
-
-cleanup() {
-	if [ -n "$tdbd_pid" ]; then
-		kill -KILL "$tdbd_pid" 2>/dev/null
-		wait "$tdbd_pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 2' INT TERM HUP
-
-passed=0
-failed=0
-
-pass() { passed=$((passed + 1)); }
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
-	if [ -s "$tmp/err" ]; then
-		sed 's/^/  stderr: /' "$tmp/err" | head -5
-	fi
-}
-
-# run ARGS...: runs tdbcli against our tdbd; $rc, $tmp/out, $tmp/err.
-run() {
-	"$CLI" --socket "$SOCK" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
-
-# expect NAME RC OUT [ERR]: the last run exited RC, printed exactly OUT
-# (plus a newline, unless OUT is empty) and, if ERR is given, printed
-# exactly ERR on stderr (else nothing).
-expect() {
-	name=$1 want_rc=$2 want_out=$3
-	if [ -n "$want_out" ]; then
-		printf '%s\n' "$want_out" >"$tmp/want"
-	else
-		: >"$tmp/want"
-	fi
-	if [ "$rc" -ne "$want_rc" ]; then
-		fail "$name: exit status $rc, want $want_rc"
-		return
-	fi
-	if ! cmp -s "$tmp/out" "$tmp/want"; then
-		fail "$name: stdout differs"
-		diff "$tmp/want" "$tmp/out" | sed 's/^/  /' | head -10
-		return
-	fi
-	if [ $# -ge 4 ]; then
-		printf '%s\n' "$4" >"$tmp/want"
-	else
-		: >"$tmp/want"
-	fi
-	if ! cmp -s "$tmp/err" "$tmp/want"; then
-		fail "$name: stderr is '$(cat "$tmp/err")', want '$(cat "$tmp/want")'"
-		return
-	fi
-	pass
-}
-
-# expect_rc NAME RC [PATTERN]: exit status RC, one line on stderr
-# containing PATTERN when RC is not 0.
-expect_rc() {
-	if [ "$rc" -ne "$2" ]; then
-		fail "$1: exit status $rc, want $2"
-	elif [ "$2" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
-		fail "$1: want one line on stderr"
-	elif [ $# -ge 3 ] && ! grep -qF -- "$3" "$tmp/err"; then
-		fail "$1: stderr lacks '$3'"
-	else
-		pass
-	fi
-}
-
-# has NAME TEXT: the last stdout contains the line TEXT.
-has() {
-	if grep -qxF -- "$2" "$tmp/out"; then
-		pass
-	else
-		fail "$1: stdout lacks line '$2'"
-		sed 's/^/  stdout: /' "$tmp/out" | head -20
-	fi
-}
-
-# json NAME PYTHON-EXPR: the last stdout is one JSON document d for
-# which EXPR is true.
-json() {
-	if python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$2" 2>"$tmp/pyerr"; then
-		pass
-	else
-		fail "$1: JSON check '$2' failed: $(tail -1 "$tmp/pyerr")"
-		sed 's/^/  stdout: /' "$tmp/out" | head -20
-	fi
-}
-
-# json_lines NAME PYTHON-EXPR: every stdout line is a JSON object, and
-# EXPR holds for their list d.
-json_lines() {
-	if python3 -c '
-import json, sys
-d = [json.loads(l) for l in open(sys.argv[1])]
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$2" 2>"$tmp/pyerr"; then
-		pass
-	else
-		fail "$1: JSON lines check '$2' failed: $(tail -1 "$tmp/pyerr")"
-		sed 's/^/  stdout: /' "$tmp/out" | head -20
-	fi
-}
-
-# Start tdbd.
-"$TDBD" --socket "$SOCK" --data-dir "$tmp/data" --workers 2 \
-	>"$tmp/tdbd.log" 2>&1 &
-tdbd_pid=$!
-i=0
-while [ ! -S "$SOCK" ]; do
-	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 "$tdbd_pid" 2>/dev/null; then
-		echo "cli: tdbd did not start:" >&2
-		cat "$tmp/tdbd.log" >&2
-		exit 2
-	fi
-	sleep 0.05
-done
+start_tdbd
 
 uid=$(id -u)
 gid=$(id -g)
@@ -405,8 +267,7 @@ json "tables after drop" "sorted(t['name'] for t in d) == ['n', 'w']"
 
 # Schemas (schema/README.md): create --schema, typed put, get and dump,
 # and the errors, each naming the field.
-SCHEMAS=$(cd "$(dirname "$0")/../../schema" && pwd)
-run create fw --schema "$SCHEMAS/fw4.json"
+run create fw --schema "$schemas/fw4.json"
 expect "create --schema" 0 ""
 run info fw
 has "info: schema" "schema:      fw4 (key prefix; fields action, proto, dport, priority, comment)"
@@ -469,7 +330,7 @@ expect "failed puts changed nothing" 0 "10.0.0.0/8 action=drop proto=tcp dport=2
 run get fw 10.0.0.0/40
 expect "get: bad prefix" 2 "" "tdbcli: get: prefix: 10.0.0.0/40: prefix length over 32"
 
-run create fw6 --schema "$SCHEMAS/fw6.json"
+run create fw6 --schema "$schemas/fw6.json"
 expect "create fw6" 0 ""
 run put fw6 2001:DB8::/32 proto=icmpv6 action=reject
 expect "put IPv6 rule" 0 ""
@@ -486,7 +347,7 @@ printf '%s\n' '2001:db8::/32 action=reject proto=icmpv6 dport=0-65535 priority=1
 if [ $rc -eq 0 ] && cmp -s "$tmp/sorted" "$tmp/want"; then pass; else
 	fail "dump fw6"; sed 's/^/  /' "$tmp/out"; fi
 
-run create sessions --schema "$SCHEMAS/sessions.json"
+run create sessions --schema "$schemas/sessions.json"
 expect "create sessions" 0 ""
 run info sessions
 has "sessions: a bytes key" "key type:    bytes"
@@ -505,7 +366,7 @@ expect "composite key, a part out of range" 2 "" "tdbcli: put: flow.dport: 65536
 run put sessions udp,::1,53,::1,9 last_seen=yesterday
 expect "bad timestamp" 2 "" "tdbcli: put: last_seen: yesterday: not a time (YYYY-MM-DDTHH:MM:SSZ, seconds since 1970, now, or +N with a unit s, m, h, d or w)"
 
-run create blocklist --schema "$SCHEMAS/blocklist.json"
+run create blocklist --schema "$schemas/blocklist.json"
 expect "create blocklist" 0 ""
 run put blocklist 192.0.2.0/24 expires=2030-01-01T00:00:00Z added=1767225600 reason=scanner
 expect "put blocklist entry" 0 ""
@@ -584,13 +445,13 @@ expect "create: bad schema" 2 "" "tdbcli: create: $tmp/bad.json: fields[0].type:
 printf '{"name": "x",\n "key": {"type": "u32"}' >"$tmp/bad.json"
 run create x --schema "$tmp/bad.json"
 expect "create: schema not JSON" 2 "" "tdbcli: create: $tmp/bad.json: line 2, column 23: '}' expected near end of file"
-run create x --schema "$SCHEMAS/fw4.json" --key-type u32
+run create x --schema "$schemas/fw4.json" --key-type u32
 expect "create: --schema and --key-type" 2 "" "tdbcli: create: --key-type and --schema exclude each other: the schema names the key type"
 run create x --key-type cidr5
 expect "create: bad key type" 2 "" "tdbcli: create: bad --key-type 'cidr5': use bytes, str, u32, u64, ipv4, ipv6, cidr4, cidr6 or mac"
 run info x
 expect "no table after failed creates" 1 "" "tdbcli: info: table 'x' does not exist"
-"$CLI" --socket "$SOCK" create fwin --schema - <"$SCHEMAS/fw4.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+"$CLI" --socket "$SOCK" create fwin --schema - <"$schemas/fw4.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
 expect "create --schema - (standard input)" 0 ""
 run info fwin
 has "schema from standard input" "schema:      fw4 (key prefix; fields action, proto, dport, priority, comment)"
@@ -603,5 +464,4 @@ tdbd_pid=
 if [ $rc -eq 0 ]; then pass; else
 	fail "tdbd exit status $rc after SIGTERM"; tail -5 "$tmp/tdbd.log"; fi
 
-echo "cli: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report

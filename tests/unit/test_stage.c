@@ -19,31 +19,7 @@
 
 #include "pool.h"
 #include "table.h"
-
-static struct tdb_db db;
-
-static int setup(void **state)
-{
-	(void)state;
-	return tdb_db_init(&db);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tdb_db_fini(&db);
-	return 0;
-}
-
-static struct tdb_table *table(const char *name)
-{
-	struct tdb_table *t;
-
-	rcu_read_lock();
-	t = tdb_table_find(&db, name);
-	rcu_read_unlock();
-	return t;
-}
+#include "table_util.h"
 
 static struct tdb_table *create(const char *name, u32 key_type, u32 flags,
 				u64 quota)
@@ -55,18 +31,6 @@ static struct tdb_table *create(const char *name, u32 key_type, u32 flags,
 
 	assert_int_equal(tdb_table_create(&db, name, &o), 0);
 	return table(name);
-}
-
-static void put_u64(struct tdb_table *t, u64 k, u64 v)
-{
-	assert_int_equal(tdb_table_put(t, &k, sizeof(k), &v, sizeof(v), 0), 0);
-}
-
-static int get_u64(struct tdb_table *t, u64 k, u64 *v)
-{
-	u32 vlen = 0;
-
-	return tdb_table_read(t, &k, sizeof(k), v, sizeof(*v), &vlen);
 }
 
 static u64 records(struct tdb_table *t)
