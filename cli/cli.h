@@ -140,6 +140,15 @@ int cli_print_record(struct cli *c, const struct cli_table *t,
 		     const void *key, size_t klen, const void *val,
 		     size_t vlen, bool compact);
 
+/* cmd_dump.c */
+/*
+ * Prints a record of a table without a schema: "KEY<TAB>VALUE", or KEY
+ * alone for a set's member (an empty value); {"key", "value"} with --json,
+ * on one line when @line.  An exit status.
+ */
+int cli_print_bare(struct cli *c, const struct cli_table *t, const void *key,
+		   size_t klen, const void *val, size_t vlen, bool line);
+
 /* cmd_*.c */
 extern const struct cli_cmd cmd_tables, cmd_create, cmd_drop, cmd_info,
 	cmd_put, cmd_get, cmd_del, cmd_dump, cmd_stats;

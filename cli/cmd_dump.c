@@ -9,10 +9,8 @@
 #include "cli.h"
 #include "tdb/schema.h"
 
-/* One record of a table without a schema: "KEY<TAB>VALUE" or "KEY". */
-static int dump_bare(struct cli *c, const struct cli_table *t,
-		     const void *key, size_t klen, const void *val,
-		     size_t vlen)
+int cli_print_bare(struct cli *c, const struct cli_table *t, const void *key,
+		   size_t klen, const void *val, size_t vlen, bool line)
 {
 	json_t *o;
 
@@ -21,7 +19,7 @@ static int dump_bare(struct cli *c, const struct cli_table *t,
 		if (o && (json_set_key(o, t->schema, key, klen) ||
 			  json_set_bytes(o, "value", val, vlen)))
 			json_decref(o), o = NULL;
-		return json_print(c, o, true);
+		return json_print(c, o, line);
 	}
 	print_key(stdout, t->schema, key, klen);
 	if (vlen) {
@@ -52,7 +50,7 @@ static int run_dump(struct cli *c, char **args)
 	}
 	while ((err = tdb_scan_next(s, &key, &klen, &val, &vlen)) > 0) {
 		if (cli_table_bare(&t)) {
-			r = dump_bare(c, &t, key, klen, val, vlen);
+			r = cli_print_bare(c, &t, key, klen, val, vlen, true);
 			if (r)
 				break;
 			continue;

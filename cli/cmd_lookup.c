@@ -21,24 +21,9 @@ static int print_match(struct cli *c, const struct cli_table *t,
 		       const void *key, size_t klen, const void *val,
 		       size_t vlen)
 {
-	json_t *o;
-
 	if (!cli_table_bare(t))
 		return cli_print_record(c, t, key, klen, val, vlen, false);
-	if (c->json) {
-		o = json_object();
-		if (o && (json_set_key(o, t->schema, key, klen) ||
-			  json_set_bytes(o, "value", val, vlen)))
-			json_decref(o), o = NULL;
-		return json_print(c, o, false);
-	}
-	print_key(stdout, t->schema, key, klen);
-	if (vlen) {
-		putchar('\t');
-		print_escaped(stdout, val, vlen);
-	}
-	putchar('\n');
-	return CLI_OK;
+	return cli_print_bare(c, t, key, klen, val, vlen, false);
 }
 
 static int run_lookup(struct cli *c, char **args)

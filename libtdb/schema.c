@@ -599,6 +599,18 @@ static int parse_field(struct sparse *ps, json_t *o, const char *path,
 	return v ? parse_default(ps, v, path, f) : 0;
 }
 
+/* The bytes of a key of type @t (tdb/proto.h), or 0 when it varies. */
+static size_t key_type_size(uint32_t t)
+{
+	static const uint8_t size[TDB_KEY_TYPE_MAX + 1] = {
+		[TDB_KEY_U32] = 4,   [TDB_KEY_U64] = 8,	   [TDB_KEY_IPV4] = 4,
+		[TDB_KEY_IPV6] = 16, [TDB_KEY_CIDR4] = 5,  [TDB_KEY_CIDR6] = 17,
+		[TDB_KEY_MAC] = 6,
+	};
+
+	return t <= TDB_KEY_TYPE_MAX ? size[t] : 0;
+}
+
 static int parse_key(struct sparse *ps, json_t *k, struct tdb_schema *s)
 {
 	static const char *const members[] = { "name",	  "type",
@@ -654,31 +666,9 @@ static int parse_key(struct sparse *ps, json_t *k, struct tdb_schema *s)
 		}
 		s->key_max_len = (uint32_t)json_integer_value(v);
 	}
-	switch (t) {
-	case TDB_KEY_BYTES:
-	case TDB_KEY_STR:
+	s->key_max = key_type_size(t);
+	if (!s->key_max)
 		s->key_max = s->key_max_len;
-		break;
-	case TDB_KEY_U32:
-	case TDB_KEY_IPV4:
-		s->key_max = 4;
-		break;
-	case TDB_KEY_U64:
-		s->key_max = 8;
-		break;
-	case TDB_KEY_IPV6:
-		s->key_max = 16;
-		break;
-	case TDB_KEY_CIDR4:
-		s->key_max = 5;
-		break;
-	case TDB_KEY_CIDR6:
-		s->key_max = 17;
-		break;
-	case TDB_KEY_MAC:
-		s->key_max = 6;
-		break;
-	}
 	if (!parts)
 		return 0;
 	if (t != TDB_KEY_BYTES) {
@@ -849,29 +839,9 @@ TDB_EXPORT struct tdb_schema *tdb_schema_bare(uint32_t key_type)
 		return NULL;
 	}
 	s->key_max_len = TDB_KEY_MAX;
-	switch (key_type) {
-	case TDB_KEY_U32:
-	case TDB_KEY_IPV4:
-		s->key_max = 4;
-		break;
-	case TDB_KEY_U64:
-		s->key_max = 8;
-		break;
-	case TDB_KEY_IPV6:
-		s->key_max = 16;
-		break;
-	case TDB_KEY_CIDR4:
-		s->key_max = 5;
-		break;
-	case TDB_KEY_CIDR6:
-		s->key_max = 17;
-		break;
-	case TDB_KEY_MAC:
-		s->key_max = 6;
-		break;
-	default:
+	s->key_max = key_type_size(key_type);
+	if (!s->key_max)
 		s->key_max = TDB_KEY_MAX;
-	}
 	s->value_max = TDB_VAL_MAX;
 	return s;
 }
