@@ -118,18 +118,23 @@ int int_check(const struct sfield *f, const char *text, size_t n, uint64_t *u,
 	if (ftype_is_unsigned(f->type)) {
 		in = !err && (!neg || !mag) && mag >= f->umin && mag <= f->umax;
 		*u = mag;
-		snprintf(range, sizeof(range), " is out of range %" PRIu64 "..%" PRIu64,
-			 f->umin, f->umax);
 	} else {
 		in = !err && (neg ? mag <= (uint64_t)INT64_MAX + 1 :
 				    mag <= (uint64_t)INT64_MAX);
 		*i = !in ? 0 : neg ? (int64_t)(0 - mag) : (int64_t)mag;
 		in = in && *i >= f->smin && *i <= f->smax;
-		snprintf(range, sizeof(range), " is out of range %" PRId64 "..%" PRId64,
-			 f->smin, f->smax);
 	}
 	if (in)
 		return 0;
+	/* The message only when it is needed: this runs for every field. */
+	if (ftype_is_unsigned(f->type))
+		snprintf(range, sizeof(range),
+			 " is out of range %" PRIu64 "..%" PRIu64, f->umin,
+			 f->umax);
+	else
+		snprintf(range, sizeof(range),
+			 " is out of range %" PRId64 "..%" PRId64, f->smin,
+			 f->smax);
 	why_text(why, whylen, text, n, range);
 	return -EINVAL;
 }
