@@ -670,6 +670,17 @@ static int record_encode_n(const struct tdb_schema *s,
 		if (given[i] >= 0) {
 			text = values[given[i]];
 			tn = lens[given[i]];
+		} else if (f->def_enc) {
+			if (f->def_len > r->val_cap - off) {
+				schema_err(err, errlen, "%s: needs %zu bytes, the buffer holds %zu",
+					   f->name, f->def_len, r->val_cap - off);
+				return -E2BIG;
+			}
+			memcpy(val + off, f->def_enc, f->def_len);
+			off += f->def_len;
+			if (f->optional)
+				val[f->bit / 8] |= (uint8_t)(1U << (f->bit % 8));
+			continue;
 		}
 		if (!text) {
 			if (f->optional)

@@ -455,17 +455,25 @@ static int parse_default(struct sparse *ps, json_t *v, const char *path,
 	int err;
 
 	err = json_value_text(v, f->type, num, &text, &n, why, sizeof(why));
-	if (!err) {
+	if (!err)
 		err = atom_parse(f, text, n, false, ps->scratch,
 				 SCHEMA_STR_MAX + 2, why, sizeof(why));
-		err = err < 0 ? err : 0;
-	}
-	if (err) {
+	if (err < 0) {
 		schema_err(ps->err, ps->errlen, "%s.default: %s", path, why);
 		return err;
 	}
 	f->def = strndup(text, n);
-	return f->def ? 0 : -ENOMEM;
+	if (!f->def)
+		return -ENOMEM;
+	if (f->type == FT_TIMESTAMP)
+		return 0;
+	/* Every record that leaves the field out gets these bytes. */
+	f->def_len = (size_t)err;
+	f->def_enc = malloc(f->def_len ? f->def_len : 1);
+	if (!f->def_enc)
+		return -ENOMEM;
+	memcpy(f->def_enc, ps->scratch, f->def_len);
+	return 0;
 }
 
 /*
@@ -850,6 +858,7 @@ static void field_free(struct sfield *f)
 {
 	free(f->name);
 	free(f->def);
+	free(f->def_enc);
 	for (unsigned int i = 0; f->vnames && i < f->nvals; i++)
 		free(f->vnames[i]);
 	free(f->vnames);

@@ -66,6 +66,12 @@ struct sfield {
 	uint64_t umin, umax;	/* unsigned types and port: the bounds */
 	int64_t smin, smax;	/* signed types */
 	char *def;		/* the default as text, NULL: none */
+	/*
+	 * The default encoded once, when it cannot change (a timestamp's
+	 * may be relative to now, "+1h", and is encoded at each write).
+	 */
+	uint8_t *def_enc;
+	size_t def_len;
 	unsigned int nvals;	/* enum: names[i] is numbers[i] */
 	char **vnames;
 	uint8_t *vnums;
