@@ -126,7 +126,7 @@ static int ckpt_reserve(struct ckpt_writer *w, u32 n, u8 **p)
 }
 
 static int ckpt_put_table(struct ckpt_writer *w, struct tdb_table *t,
-			  const char *name)
+			  const char *name, u32 flags)
 {
 	u32 nlen = (u32)strlen(name);
 	struct tdb_table_stats st;
@@ -155,7 +155,7 @@ static int ckpt_put_table(struct ckpt_writer *w, struct tdb_table *t,
 	/* So that the load can append: see tdb_table_create_keyed(). */
 	put_le64(p + 36, hk.k[0]);
 	put_le64(p + 44, hk.k[1]);
-	put_le32(p + 52, o.flags);
+	put_le32(p + 52, flags);
 	put_le16(p + 56, (u16)o.schema_len);
 	if (o.schema_len)
 		memcpy(p + 58, o.schema, o.schema_len);
@@ -189,13 +189,13 @@ static int ckpt_put_rec(void *arg, const struct tdb_rec *r)
 
 /* Writes one table: its TABLE entry, then every record a scan finds. */
 static int ckpt_write_table(struct ckpt_writer *w, struct tdb_table *t,
-			    const char *name)
+			    const char *name, u32 flags)
 {
 	int ret;
 
 	/* Writes logged before the start LSN are now visible to the scan. */
 	tdb_table_quiesce(t);
-	ret = ckpt_put_table(w, t, name);
+	ret = ckpt_put_table(w, t, name, flags);
 	if (ret)
 		return ret;
 	tdb_cursor_init(&w->cursor);
@@ -225,12 +225,15 @@ static int ckpt_put_end(struct ckpt_writer *w)
 
 /*
  * The tables to write, held so that they outlive the listing, with the
- * names they had then: a bulk load's commit renames its staging table
- * while the checkpoint runs, and the file must hold one registry's names.
+ * names and flags they had then: a bulk load's commit renames its staging
+ * table and clears its staging flag while the checkpoint runs, and the
+ * file must hold one registry's names, each with its own flags (a '~'
+ * name without the staging flag would not load).
  */
 struct ckpt_table {
 	struct tdb_table *t;
 	char name[TDB_NAME_MAX];
+	u32 flags;
 };
 
 struct ckpt_tables {
@@ -260,6 +263,7 @@ static int ckpt_hold_table(void *arg, struct tdb_table *t)
 	tdb_table_hold(t);
 	l->v[l->n].t = t;
 	strcpy(l->v[l->n].name, tdb_table_name(t));
+	l->v[l->n].flags = o.flags;
 	l->n++;
 	return 0;
 }
@@ -321,7 +325,7 @@ static int ckpt_write_file(struct ckpt_writer *w, struct tdb_db *db,
 		return err;
 	*why = "write";
 	for (i = 0; i < l.n && !err; i++)
-		err = ckpt_write_table(w, l.v[i].t, l.v[i].name);
+		err = ckpt_write_table(w, l.v[i].t, l.v[i].name, l.v[i].flags);
 	ckpt_release_tables(&l);
 	if (!err)
 		err = ckpt_put_end(w);

@@ -496,6 +496,9 @@ static int tdb_drop_allowed(void *arg, const struct tdb_table_opts *opts)
 	struct tdb_drop_ctx *dc = arg;
 
 	dc->logged = opts->durability != TDB_DUR_MEMORY;
+	/* A staging table goes with its load's abort, not by name. */
+	if (opts->flags & TDB_TABLE_STAGING)
+		return -ENOENT;
 	return tdb_perm(dc->cred, opts) & TDB_PERM_OWNER ? 0 : -EACCES;
 }
 
@@ -963,8 +966,11 @@ struct tdb_get_slot {
  * Checks the addresses of a run of LOOKUPs against the table's key type,
  * turning a bad one into its slot's error.
  */
+static const u8 tdb_zero_addr[16];
+
 static void tdb_lookup_check(struct tdb_exec *x, struct tdb_get_slot *slot,
-			     unsigned int n, const u32 *klens)
+			     unsigned int n, const void **keys,
+			     const u32 *klens)
 {
 	u32 type = x->topts.key_type, alen = tdb_keytype_addr_len(type);
 	unsigned int i;
@@ -984,6 +990,9 @@ static void tdb_lookup_check(struct tdb_exec *x, struct tdb_get_slot *slot,
 			s->why = alen == 4 ? "a cidr4 table looks up 4-byte addresses" :
 					     "a cidr6 table looks up 16-byte addresses";
 		}
+		/* Its walk still runs: over an address of the right size. */
+		if (s->err)
+			keys[s->key] = tdb_zero_addr;
 	}
 }
 
@@ -1036,7 +1045,7 @@ static size_t tdb_run_reads(struct tdb_exec *x, u8 *batch, size_t off,
 	if (table)
 		terr = tdb_req_table(x, table, TDB_PERM_R, &why);
 	if (!terr && cmd == TDB_CMD_LOOKUP)
-		tdb_lookup_check(x, slot, n, klens);
+		tdb_lookup_check(x, slot, n, keys, klens);
 	rcu_read_lock();
 	if (nkeys && !terr && cmd == TDB_CMD_GET)
 		tdb_table_lookup_batch(x->t, nkeys, keys, klens, found);

@@ -63,12 +63,17 @@ struct tdb_cred {
 };
 
 /* Bulk loads one connection may run at once. */
-#define TDB_SESSION_LOADS 16U
+#define TDB_SESSION_LOADS 4U
 
-/* A bulk load in progress: its staging table and what it commits into. */
+/*
+ * A bulk load in progress: its staging table, and the table it commits
+ * into, held: the commit goes to that table or fails, never to another
+ * that took its name meanwhile.
+ */
 struct tdb_stage {
 	char staging[TDB_NAME_MAX];
 	char target[TDB_NAME_MAX];
+	struct tdb_table *target_t;
 	u32 flags;		/* TDB_LOAD_REPLACE */
 };
 

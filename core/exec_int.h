@@ -16,8 +16,16 @@
 #define TDB_STATUS_OFF (TDB_MSG_HDRLEN + NLA_HDRLEN)
 /* What the first reserve() of a response asks for. */
 #define TDB_RSP_MIN 256U
-/* GETs looked up together. */
+/*
+ * GETs looked up together.  tdb_run_reads() keeps a run's arrays on its
+ * stack, about 4 KiB for 64: where the host's stacks are small (the
+ * kernel's 16 KiB, with Kbuild's 2 KiB frame limit) runs are of 16.
+ */
+#ifdef PORT_SMALL_STACK
+#define TDB_GET_RUN 16U
+#else
 #define TDB_GET_RUN 64U
+#endif
 /* The most a nest (any attribute) can hold: nla_len is 16 bits. */
 #define TDB_NEST_MAX 65535U
 

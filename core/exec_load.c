@@ -26,8 +26,11 @@
 #include "exec_int.h"
 #include "keytype.h"
 
-/* The most records a LOAD_BEGIN's size hint sizes a staging table for. */
-#define TDB_LOAD_HINT_MAX (16ULL << 20)
+/*
+ * The most records a LOAD_BEGIN's size hint sizes a staging table for,
+ * past twice the table's size: 8 MiB of index.
+ */
+#define TDB_LOAD_HINT_MAX (1ULL << 20)
 
 void tdb_session_init(struct tdb_session *s, const struct tdb_cred *cred)
 {
@@ -53,6 +56,7 @@ bool tdb_session_owns(struct tdb_session *s, const char *staging)
 
 static void tdb_session_forget(struct tdb_session *s, struct tdb_stage *st)
 {
+	tdb_table_release(st->target_t);
 	*st = s->loads[--s->nloads];
 }
 
@@ -104,7 +108,7 @@ int tdb_do_load_begin(struct tdb_exec *x, struct tdb_req *rq,
 	}
 	if (sess->nloads == TDB_SESSION_LOADS) {
 		tdb_rsp_error(r, -EBUSY,
-			      "this connection runs 16 loads already");
+			      "this connection runs 4 loads already");
 		return 0;
 	}
 	st = &sess->loads[sess->nloads];
@@ -113,14 +117,20 @@ int tdb_do_load_begin(struct tdb_exec *x, struct tdb_req *rq,
 	 * Sized for as many records as the load expects or the table holds
 	 * now (a replace is usually its size again), whichever is more, so
 	 * that the index does not grow during the load.  The client's figure
-	 * costs the owner 8 bytes a record at once: it is capped.
+	 * costs the owner up to 16 bytes a record at once, before it has
+	 * sent any: it is capped at twice the table's size or
+	 * TDB_LOAD_HINT_MAX, whichever is more (and by the quota), and a
+	 * load past it grows the index as any table does.
 	 */
 	tdb_table_stats(x->t, &ts);
 	if (rq->tb[TDB_A_RECORDS]) {
 		u64 want = tdb_get_u64(rq->tb[TDB_A_RECORDS]);
+		u64 cap = 2 * ts.records;
 
-		if (want > TDB_LOAD_HINT_MAX)
-			want = TDB_LOAD_HINT_MAX;
+		if (cap < TDB_LOAD_HINT_MAX)
+			cap = TDB_LOAD_HINT_MAX;
+		if (want > cap)
+			want = cap;
 		if (opts.quota && want > opts.quota / 64)
 			want = opts.quota / 64;
 		if (want > ts.records)
@@ -140,6 +150,8 @@ int tdb_do_load_begin(struct tdb_exec *x, struct tdb_req *rq,
 		return 0;
 	}
 	strcpy(st->target, tdb_table_name(x->t));
+	st->target_t = x->t;
+	tdb_table_hold(x->t);
 	st->flags = flags;
 	sess->nloads++;
 	tdb_rsp_str(r, TDB_A_TABLE, st->staging);
@@ -317,14 +329,22 @@ int tdb_do_load_commit(struct tdb_exec *x, struct tdb_req *rq,
 	if (!st)
 		return 0;
 	if (st->flags & TDB_LOAD_REPLACE)
-		err = tdb_table_swap(db, st->target, st->staging, true);
+		err = tdb_table_swap(db, st->target, st->staging, st->target_t,
+				     true);
 	else
-		err = tdb_table_merge(db, st->target, st->staging, true);
+		err = tdb_table_merge(db, st->target, st->staging,
+				      st->target_t, true);
 	if (err) {
-		/* The load stays, for an abort (or another try). */
-		tdb_rsp_error(r, err, err == -ENOENT ?
-				      "the table was dropped during the load" :
+		/*
+		 * A failed commit ends the load: a merge may have copied the
+		 * table's records into the staging table already, which a
+		 * later try would then take for the load's.
+		 */
+		tdb_rsp_error(r, err, err == -ENOENT || err == -ESTALE ?
+				      "the table was dropped or replaced during the load" :
 				      tdb_load_why(x, err));
+		tdb_table_drop(db, st->staging, NULL, NULL);
+		tdb_session_forget(x->sess, st);
 		return 0;
 	}
 	rcu_read_lock();

@@ -39,6 +39,9 @@
  *                 any size for the engine's own arrays (kvzalloc in the
  *                 kernel), NULL on failure; port_alloc(size) the same
  *                 without zeroing (kvmalloc), freed with port_free().
+ *   stack         PORT_SMALL_STACK: defined where stacks are small (the
+ *                 kernel's 16 KiB); the engine then keeps its on-stack
+ *                 batches short
  *   cpus          port_cpu_id(): the CPU the caller runs on now (a hint in
  *                 user space, where the thread may migrate); port_nr_cpus()
  *   hashing       struct port_hash_key, port_hash_key_init(), port_hash():

@@ -481,14 +481,16 @@ int tdb_table_set_opts(struct tdb_db *db, const char *name,
  * target @name and the staging table @staging.
  */
 static int tdb_commit_find(struct tdb_db *db, const char *name,
-			   const char *staging, struct tdb_table **t,
-			   struct tdb_table **s)
+			   const char *staging, const struct tdb_table *target,
+			   struct tdb_table **t, struct tdb_table **s)
 {
 	*t = *tdb_table_link(db, name);
 	*s = *tdb_table_link(db, staging);
 	if (!*t || !*s || !((*s)->opts.flags & TDB_TABLE_STAGING) ||
 	    (*t)->opts.flags & TDB_TABLE_STAGING)
 		return -ENOENT;
+	if (target && *t != target)
+		return -ESTALE;
 	return (*t)->opts.key_type == (*s)->opts.key_type ? 0 : -EINVAL;
 }
 
@@ -523,14 +525,14 @@ static void tdb_swap_in(struct tdb_db *db, struct tdb_table *t,
 }
 
 int tdb_table_swap(struct tdb_db *db, const char *name, const char *staging,
-		   bool log)
+		   const struct tdb_table *target, bool log)
 {
 	struct tdb_wal_rec rec = { .type = TDB_WAL_TABLE_SWAP };
 	struct tdb_table *t, *s;
 	int err;
 
 	port_mutex_lock(&db->lock);
-	err = tdb_commit_find(db, name, staging, &t, &s);
+	err = tdb_commit_find(db, name, staging, target, &t, &s);
 	if (err)
 		goto unlock;
 	port_mutex_lock(&t->wlock);
@@ -562,7 +564,7 @@ static int tdb_put_locked(struct tdb_table *t, struct tdb_rec *r,
  * records in place, so the walk needs no RCU.
  */
 static int tdb_copy_records(struct tdb_table *to, struct tdb_table *from,
-			    bool create)
+			    bool create, bool must)
 {
 	struct tdb_key start = { .so_key = 0, .len = 0 };
 	const struct tdb_rec *fr;
@@ -574,16 +576,17 @@ static int tdb_copy_records(struct tdb_table *to, struct tdb_table *from,
 	     fr = tdb_index_next(fr)) {
 		u32 klen = tdb_rec_klen(fr), vlen = tdb_rec_vlen(fr);
 
-		r = tdb_rec_make(to, &k, tdb_rec_key(fr), klen, tdb_rec_val(fr),
-				 vlen);
-		if (!r) {
-			err = -ENOMEM;
-			break;
-		}
-		err = tdb_put_locked(to, r, &k, create ? TDB_PUT_CREATE : 0,
-				     false);
-		if (err)
-			tdb_heap_free(to->heap, r, tdb_rec_size(klen, vlen));
+		do {
+			r = tdb_rec_make(to, &k, tdb_rec_key(fr), klen,
+					 tdb_rec_val(fr), vlen);
+			err = r ? tdb_put_locked(to, r, &k,
+						 create ? TDB_PUT_CREATE : 0,
+						 false) :
+				  -ENOMEM;
+			/* A logged merge cannot stop half-way: wait. */
+			if (err == -ENOMEM && must)
+				port_yield();
+		} while (err == -ENOMEM && must);
 		if (err == -EEXIST)
 			err = 0;
 	}
@@ -603,47 +606,55 @@ static int tdb_copy_records(struct tdb_table *to, struct tdb_table *from,
  * The target's write lock is held throughout, so no write to it is lost.
  */
 int tdb_table_merge(struct tdb_db *db, const char *name, const char *staging,
-		    bool log)
+		    const struct tdb_table *target, bool log)
 {
 	struct tdb_wal_rec rec = { .type = TDB_WAL_TABLE_MERGE };
 	struct tdb_table_stats ts, ss;
 	struct tdb_table *t, *s;
+	bool into_staging;
 	int err;
 
 	port_mutex_lock(&db->lock);
-	err = tdb_commit_find(db, name, staging, &t, &s);
+	err = tdb_commit_find(db, name, staging, target, &t, &s);
 	if (err)
 		goto unlock;
 	port_mutex_lock(&t->wlock);
 	tdb_table_stats(t, &ts);
 	tdb_table_stats(s, &ss);
+	err = -ENOSPC;
+	if (log && t->opts.quota &&
+	    ts.mem_bytes + ss.mem_bytes > t->opts.quota)
+		goto unlock_t;
+	err = 0;
+	port_mutex_lock(&s->wlock);
+	into_staging = ts.records < ss.records;
+	if (into_staging) {
+		/* Before the log record: a failure is the load's alone. */
+		err = tdb_copy_records(s, t, true, false);
+		if (err)
+			goto unlock_s;
+	}
 	if (log) {
-		err = -ENOSPC;
-		if (t->opts.quota && ts.mem_bytes + ss.mem_bytes > t->opts.quota)
-			goto unlock_t;
 		rec.name = t->name;
 		rec.name2 = s->name;
 		err = tdb_log(db, &t->opts, &rec, &t->log_lsn);
 		if (err)
-			goto unlock_t;
+			goto unlock_s;
 	}
-	/*
-	 * Logged and partly applied, a merge cannot be taken back: on an
-	 * error (no memory) the log replays it whole at the next start.
-	 */
-	port_mutex_lock(&s->wlock);
-	if (ts.records < ss.records) {
-		err = tdb_copy_records(s, t, true);
+	if (into_staging) {
 		port_mutex_unlock(&s->wlock);
 		/* The swapped-in table is the one later writes wait for. */
 		WRITE_ONCE(s->log_lsn, t->log_lsn);
 		tdb_swap_in(db, t, s);
 		goto unlock;
 	}
-	err = tdb_copy_records(t, s, false);
+	/* Logged, the merge must be whole, as the log will replay it. */
+	tdb_copy_records(t, s, false, true);
 	port_mutex_unlock(&t->wlock);
 	tdb_table_unlink(db, tdb_table_link(db, staging), s);
 	goto unlock;
+unlock_s:
+	port_mutex_unlock(&s->wlock);
 unlock_t:
 	port_mutex_unlock(&t->wlock);
 unlock:
@@ -963,7 +974,9 @@ static void tdb_link(struct tdb_table *t, struct tdb_rec **slot,
 /*
  * Puts the record @r, made by tdb_rec_make() for @k, under wlock: checks
  * @flags against what is there, then (when @log) the quota and the log,
- * and links it.  On error nothing changed and the caller frees @r.
+ * and links it.  On error nothing changed, and @r is freed here: at once
+ * when no reader can have seen it, else after a grace period (a prefix
+ * index may have shown it to lookups before the log refused it).
  */
 static int tdb_put_locked(struct tdb_table *t, struct tdb_rec *r,
 			  const struct tdb_key *k, unsigned int flags, bool log)
@@ -973,18 +986,22 @@ static int tdb_put_locked(struct tdb_table *t, struct tdb_rec *r,
 	s64 delta;
 	int err;
 
+	err = -ENOENT;
 	if (t->dead)
-		return -ENOENT;
+		goto free_rec;
 	slot = tdb_index_slot(&t->index, k);
 	old = tdb_rec_matches(*slot, k) ? *slot : NULL;
-	if (old ? flags & TDB_PUT_CREATE : flags & TDB_PUT_REPLACE)
-		return old ? -EEXIST : -ENOENT;
+	if (old ? flags & TDB_PUT_CREATE : flags & TDB_PUT_REPLACE) {
+		err = old ? -EEXIST : -ENOENT;
+		goto free_rec;
+	}
 	delta = (s64)tdb_rec_usable(r) - (old ? (s64)tdb_rec_usable(old) : 0);
+	err = -ENOSPC;
 	if (log && !tdb_quota_allows(t, delta))
-		return -ENOSPC;
+		goto free_rec;
 	err = tdb_lpm_link(t, r);
 	if (err)
-		return err;
+		goto free_rec;
 	if (log) {
 		struct tdb_wal_rec rec = {
 			.type = TDB_WAL_PUT,
@@ -998,12 +1015,21 @@ static int tdb_put_locked(struct tdb_table *t, struct tdb_rec *r,
 		err = tdb_log(t->db, &t->opts, &rec, &t->log_lsn);
 		if (err) {
 			tdb_lpm_unlink(t, r, old);
+			tdb_retire(t, r);
 			return err;
 		}
 	}
 	tdb_link(t, slot, r, old);
 	WRITE_ONCE(t->rec_bytes, t->rec_bytes + delta);
 	return 0;
+
+free_rec:
+	/* A load's record may sit in the prefix index already. */
+	if (t->has_lpm)
+		tdb_retire(t, r);
+	else
+		tdb_rec_free(t, r);
+	return err;
 }
 
 int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
@@ -1023,8 +1049,6 @@ int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 	err = tdb_put_locked(t, r, &k, flags & ~TDB_PUT_RECOVER,
 			     !(flags & TDB_PUT_RECOVER));
 	port_mutex_unlock(&t->wlock);
-	if (err)
-		tdb_heap_free(t->heap, r, tdb_rec_size(klen, vlen));
 	return err;
 }
 
@@ -1035,7 +1059,6 @@ int tdb_table_put(struct tdb_table *t, const void *key, u32 klen,
 int tdb_table_load(struct tdb_table *t, const void *key, u32 klen,
 		   const void *val, u32 vlen)
 {
-	size_t size = tdb_rec_size(klen, vlen);
 	struct tdb_rec *r;
 	struct tdb_key k;
 	int err;
@@ -1044,19 +1067,15 @@ int tdb_table_load(struct tdb_table *t, const void *key, u32 klen,
 	if (err)
 		return err;
 	port_mutex_lock(&t->wlock);
-	if (t->dead) {
-		err = -ENOENT;
-	} else {
-		err = tdb_lpm_link(t, r);
-		if (!err && tdb_index_append(&t->index, r))
-			WRITE_ONCE(t->rec_bytes,
-				   t->rec_bytes + tdb_rec_usable(r));
-		else if (!err)
-			err = tdb_put_locked(t, r, &k, 0, false);
-	}
-	port_mutex_unlock(&t->wlock);
+	/* A failed insert into the prefix index leaves it as it was. */
+	err = t->dead ? 0 : tdb_lpm_link(t, r);
 	if (err)
-		tdb_heap_free(t->heap, r, size);
+		tdb_rec_free(t, r);
+	else if (!t->dead && tdb_index_append(&t->index, r))
+		WRITE_ONCE(t->rec_bytes, t->rec_bytes + tdb_rec_usable(r));
+	else
+		err = tdb_put_locked(t, r, &k, 0, false);
+	port_mutex_unlock(&t->wlock);
 	return err;
 }
 

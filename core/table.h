@@ -174,15 +174,17 @@ int tdb_table_drop(struct tdb_db *db, const char *name,
  * its records and @staging's together.
  *
  * Both: 0, -ENOENT (either is missing, or @staging is not staging),
- * -EINVAL (their key types differ), -ENOMEM or the log's error, in which
- * case nothing changed.  Recovery calls them with @log false: nothing is
- * logged and no quota checked.  Takes mutexes and waits for an RCU grace
- * period: not inside rcu_read_lock().
+ * -ESTALE (@target is given and @name is another table now: the one the
+ * load began on was dropped or replaced meanwhile), -EINVAL (their key
+ * types differ), -ENOMEM or the log's error, in which case nothing
+ * changed.  Recovery calls them with @log false and no @target: nothing
+ * is logged and no quota checked.  Takes mutexes and waits for an RCU
+ * grace period: not inside rcu_read_lock().
  */
 int tdb_table_swap(struct tdb_db *db, const char *name, const char *staging,
-		   bool log);
+		   const struct tdb_table *target, bool log);
 int tdb_table_merge(struct tdb_db *db, const char *name, const char *staging,
-		    bool log);
+		    const struct tdb_table *target, bool log);
 
 /* The table called @name, or NULL.  Call inside rcu_read_lock(). */
 struct tdb_table *tdb_table_find(struct tdb_db *db, const char *name);

@@ -31,6 +31,9 @@ static const struct {
 	{ ENOMEM, "out of memory" },
 	{ EMFILE, "too many open files or batches" },
 	{ ENAMETOOLONG, "socket path too long" },
+	{ ESTALE, "the table was dropped or replaced during the load" },
+	{ EBUSY, "this connection runs as many loads as the owner allows" },
+	{ ENOBUFS, "the owner's log memory is full: writes outrun its disk" },
 };
 
 TDB_EXPORT const char *tdb_strerror(int err)

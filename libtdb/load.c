@@ -28,6 +28,8 @@
 /* The room a record takes in a LOAD message: RECORD, KEY and VALUE. */
 #define LOAD_REC_SIZE(klen, vlen) \
 	(3 * MNL_ATTR_HDRLEN + MNL_ALIGN(klen) + MNL_ALIGN(vlen))
+/* The most one attribute, the RECORD nest, holds. */
+#define LOAD_NEST_MAX 65535U
 
 struct tdb_load {
 	struct tdb *db;
@@ -158,6 +160,7 @@ TDB_EXPORT int tdb_load_put(struct tdb_load *ld, const void *key, size_t klen,
 {
 	size_t need = LOAD_REC_SIZE(klen, vlen);
 	struct nlattr *nest;
+	bool alone;
 	int err;
 
 	if (ld->err)
@@ -168,13 +171,16 @@ TDB_EXPORT int tdb_load_put(struct tdb_load *ld, const void *key, size_t klen,
 	if (err)
 		return err;
 
-	if (ld->nlh && ld->nlh->nlmsg_len + need > ld->cap) {
+	/* A nest's length is 16 bits, and a LOAD fills one frame. */
+	alone = need > LOAD_NEST_MAX ||
+		msg_size(ld->staging, 0, (size_t)-1, need) > ld->cap;
+	if (ld->nlh && (alone || ld->nlh->nlmsg_len + need > ld->cap)) {
 		err = load_send(ld);
 		if (err)
 			return err;
 	}
-	if (!ld->nlh && msg_size(ld->staging, 0, (size_t)-1, need) > ld->cap) {
-		/* Too large for a LOAD of one frame: a PUT, in order. */
+	if (alone) {
+		/* Too large for a LOAD: a PUT, in order after it. */
 		err = tdb_batch_put(ld->b, ld->staging, key, klen, val, vlen, 0,
 				    (void *)(uintptr_t)ld->count);
 		if (!err)

@@ -174,9 +174,9 @@ static int replay_table_op(struct replay *r, const struct tdb_wal_rec *rec,
 	    rec->type == TDB_WAL_TABLE_MERGE) {
 		err = rec->type == TDB_WAL_TABLE_SWAP ?
 			      tdb_table_swap(&owner.db, rec->name, rec->name2,
-					     false) :
+					     NULL, false) :
 			      tdb_table_merge(&owner.db, rec->name, rec->name2,
-					      false);
+					      NULL, false);
 		/* Already applied: the checkpoint holds the result. */
 		if (err == -ENOENT)
 			return 0;

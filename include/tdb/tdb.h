@@ -30,6 +30,9 @@
  *   -ECONNRESET, -EPIPE   the owner closed the connection (it stopped, or
  *             found this client's frames malformed); reconnect
  *   -ECHILD   the connection was opened by another process (see fork())
+ *   -ESTALE   (tdb_load_commit) the table was dropped or replaced since
+ *             the load began
+ *   -EBUSY    (tdb_load_begin) this connection runs 4 loads already
  *
  * Durability.  A table's class (struct tdb_create_opts) decides when a
  * write is answered.  memory: at once, and the table is gone when the
@@ -288,8 +291,9 @@ struct tdb_load;
  * uid.  @expected is about how many records the load will hold (0: not
  * known): the owner sizes the staging table's index for it, or for the
  * table's current size when that is larger, so that the index does not
- * grow during the load (the owner caps it: 16 million, and 1/64 of the
- * table's quota in bytes).  0 with *@out set, or -errno (-ENOENT, -EACCES,
+ * grow during the load (the owner caps it: at twice the table's size or a
+ * million, whichever is more, and at 1/64 of the table's quota in bytes;
+ * a load past it grows the index as it goes).  0 with *@out set, or -errno (-ENOENT, -EACCES,
  * -EINVAL for bad flags).  A connection may run several loads, and other
  * calls between their puts.
  */
@@ -315,9 +319,11 @@ uint64_t tdb_load_count(const struct tdb_load *ld);
 /*
  * Sends what is queued, waits for every answer and commits.  0 with
  * *@records (may be NULL) the table's record count after the commit, or
- * -errno (the first error of the load; nothing changed).  On success
- * @ld is freed; on failure it stays, so that tdb_load_failed_record()
- * can tell which record failed, until tdb_load_abort() frees it.
+ * -errno (the first error of the load; nothing changed; -ESTALE: the
+ * table was dropped or replaced, by another load say, since
+ * tdb_load_begin()).  A failed commit ends the load.  On success @ld is
+ * freed; on failure it stays, so that tdb_load_failed_record() can tell
+ * which record failed, until tdb_load_abort() frees it.
  */
 int tdb_load_commit(struct tdb_load *ld, uint64_t *records);
 /* Drops the staging table (when the connection still works) and frees. */

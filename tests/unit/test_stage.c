@@ -187,10 +187,12 @@ static void test_swap(void **state)
 	while (READ_ONCE(r.reads) < 1000)
 		usleep(100);
 
+	/* A commit meant for another incarnation of the name is refused. */
+	assert_int_equal(tdb_table_swap(&db, "t", "~s", s, true), -ESTALE);
 	/* Wrong pairs change nothing. */
-	assert_int_equal(tdb_table_swap(&db, "t", "nope", true), -ENOENT);
-	assert_int_equal(tdb_table_swap(&db, "~s", "t", true), -ENOENT);
-	assert_int_equal(tdb_table_swap(&db, "t", "~s", true), 0);
+	assert_int_equal(tdb_table_swap(&db, "t", "nope", NULL, true), -ENOENT);
+	assert_int_equal(tdb_table_swap(&db, "~s", "t", NULL, true), -ENOENT);
+	assert_int_equal(tdb_table_swap(&db, "t", "~s", NULL, true), 0);
 	while (READ_ONCE(r.news) < 1000)
 		usleep(100);
 	stop = 1;
@@ -226,7 +228,7 @@ static void test_merge(void **state)
 	s = create("~s", TDB_KEY_U64, TDB_TABLE_STAGING, 0);
 	for (k = 50; k < 150; k++)
 		put_u64(s, k, 1000 + k);
-	assert_int_equal(tdb_table_merge(&db, "t", "~s", true), 0);
+	assert_int_equal(tdb_table_merge(&db, "t", "~s", NULL, true), 0);
 	assert_null(table("~s"));
 	assert_ptr_equal(table("t"), t);
 	assert_int_equal(records(t), 150);
@@ -240,7 +242,7 @@ static void test_merge(void **state)
 	s = create("~big", TDB_KEY_U64, TDB_TABLE_STAGING, 0);
 	for (k = 140; k < 1000; k++)
 		put_u64(s, k, 2000 + k);
-	assert_int_equal(tdb_table_merge(&db, "t", "~big", true), 0);
+	assert_int_equal(tdb_table_merge(&db, "t", "~big", NULL, true), 0);
 	assert_ptr_equal(table("t"), s);
 	assert_null(table("~big"));
 	t = s;
@@ -253,7 +255,7 @@ static void test_merge(void **state)
 	assert_int_equal(v, 2145);
 	/* Key types must agree. */
 	create("~c", TDB_KEY_CIDR4, TDB_TABLE_STAGING, 0);
-	assert_int_equal(tdb_table_merge(&db, "t", "~c", true), -EINVAL);
+	assert_int_equal(tdb_table_merge(&db, "t", "~c", NULL, true), -EINVAL);
 }
 
 /* A merge that the target's quota cannot hold is refused whole. */
@@ -271,7 +273,7 @@ static void test_merge_quota(void **state)
 	s = create("~s", TDB_KEY_U64, TDB_TABLE_STAGING, 0);
 	for (k = 1000; k < 30000; k++)
 		put_u64(s, k, k);
-	assert_int_equal(tdb_table_merge(&db, "t", "~s", true), -ENOSPC);
+	assert_int_equal(tdb_table_merge(&db, "t", "~s", NULL, true), -ENOSPC);
 	assert_int_equal(records(t), 100);
 	tdb_table_stats(t, &st);
 	assert_int_equal(st.mem_bytes, before);
@@ -281,7 +283,7 @@ static void test_merge_quota(void **state)
 	 * Recovery replays what was logged: no quota there.  The load is
 	 * the larger, so t's records went into it and it took t's place.
 	 */
-	assert_int_equal(tdb_table_merge(&db, "t", "~s", false), 0);
+	assert_int_equal(tdb_table_merge(&db, "t", "~s", NULL, false), 0);
 	assert_ptr_equal(table("t"), s);
 	assert_int_equal(records(s), 29100);
 }
@@ -296,7 +298,7 @@ static void test_swap_prefix(void **state)
 	create("fw", TDB_KEY_CIDR4, 0, 0);
 	t = create("~fw", TDB_KEY_CIDR4, TDB_TABLE_STAGING, 0);
 	assert_int_equal(tdb_table_put(t, p, 5, "drop", 4, 0), 0);
-	assert_int_equal(tdb_table_swap(&db, "fw", "~fw", true), 0);
+	assert_int_equal(tdb_table_swap(&db, "fw", "~fw", NULL, true), 0);
 	rcu_read_lock();
 	t = tdb_table_find(&db, "fw");
 	assert_non_null(tdb_table_match(t, a));
