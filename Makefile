@@ -5,6 +5,8 @@
 #   make test       build and run every test, plain and under ASan/UBSan
 #   make bench      run the benchmarks
 #   make run        the main job: build, start tdbd, show tdbcli against it
+#   make kmod       build kmod/tdb.ko against Debian's kernel headers
+#                   (KDIR=... for others; see kmod/Makefile)
 #
 # Objects go to $(O) (default build/); the sanitizer build to build/san.
 
@@ -43,7 +45,8 @@ PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
 	 $(if $(LIB_SRC),$(O)/libtdb/libtdb.a $(O)/libtdb/$(LIBTDB_SONAME))
 
 .PHONY: all deps deps-test deps-bench test unit integration cli-test \
-	test-plain test-san bench bench-ring bench-durable bench-load run clean
+	test-plain test-san bench bench-ring bench-durable bench-load run clean \
+	kmod kmod-clean
 all: deps-test $(O)/libtdbcore.a $(PROGS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
 
 deps:
@@ -146,6 +149,14 @@ bench-load: deps-bench $(BENCH_BIN) $(PROGS)
 # Needs only the build dependencies: no test is built.
 run: deps $(PROGS)
 	@scripts/run.sh $(O)
+
+# Kbuild writes its objects next to the sources (core/, kmod/).
+kmod:
+	@scripts/deps.sh kmod
+	@$(MAKE) --no-print-directory -C kmod
+
+kmod-clean:
+	@$(MAKE) --no-print-directory -C kmod clean
 
 clean:
 	rm -rf build

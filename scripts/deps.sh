@@ -4,11 +4,13 @@
 #   build  compiler, liburcu, libmnl
 #   test   CMocka and what the tests drive
 #   bench  the peers that the benchmarks compare against
+#   kmod   the Debian kernel headers that tdb.ko builds against (6.1)
 set -eu
 
 pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev libjansson-dev libcsv-dev"
 pkgs_test="libcmocka-dev"
 pkgs_bench="liblmdb-dev ipset nftables util-linux"
+pkgs_kmod="gcc make linux-headers-amd64"
 
 want=""
 for group in "$@"; do
@@ -16,6 +18,7 @@ for group in "$@"; do
 	build) want="$want $pkgs_build" ;;
 	test) want="$want $pkgs_build $pkgs_test" ;;
 	bench) want="$want $pkgs_build $pkgs_bench" ;;
+	kmod) want="$want $pkgs_kmod" ;;
 	*) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
 	esac
 done
