@@ -477,4 +477,88 @@ static inline int owner_connect(const struct owner *o, struct tdb **db)
 	return tdb_connect(o->sock, db);
 }
 
+/*
+ * Checks that fail the test.  The test's connections are tracked, so that
+ * teardown closes those a failed check left open (LeakSanitizer would
+ * report them).
+ */
+#define OWNER_MAX_DBS 8
+static struct tdb *owner_dbs[OWNER_MAX_DBS];
+
+static inline struct tdb *track_db(struct tdb *db)
+{
+	int i;
+
+	for (i = 0; i < OWNER_MAX_DBS; i++)
+		if (!owner_dbs[i]) {
+			owner_dbs[i] = db;
+			break;
+		}
+	return db;
+}
+
+static inline struct tdb *connect_ok(const struct owner *o)
+{
+	struct tdb *db;
+	int rc = owner_connect(o, &db);
+
+	if (rc)
+		fail_msg("connect to %s: %s", o->sock, tdb_strerror(rc));
+	return track_db(db);
+}
+
+static inline void close_db(struct tdb *db)
+{
+	int i;
+
+	for (i = 0; i < OWNER_MAX_DBS; i++)
+		if (owner_dbs[i] == db)
+			owner_dbs[i] = NULL;
+	tdb_close(db);
+}
+
+static inline void close_all_dbs(void)
+{
+	int i;
+
+	for (i = 0; i < OWNER_MAX_DBS; i++)
+		if (owner_dbs[i]) {
+			tdb_close(owner_dbs[i]);
+			owner_dbs[i] = NULL;
+		}
+}
+
+/* Starts the owner, failing the test (with its log) if it does not answer. */
+static inline void start_ok(struct owner *o, const char *const *args)
+{
+	if (owner_start(o, args))
+		fail_msg("tdbd did not start (log above)");
+}
+
+/* SIGTERM: exit 0 and no sanitizer report, or the test fails. */
+static inline void stop_ok(struct owner *o)
+{
+	int st = owner_stop(o);
+	const char *san = owner_log_sanitizer(o);
+
+	if (st != 0 || san) {
+		owner_log_print(o, 60);
+		fail_msg("tdbd after SIGTERM: exit status %d%s%s", st,
+			 san ? ", sanitizer report: " : "", san ? san : "");
+	}
+}
+
+/* SIGKILL; also checks that it had not died already. */
+static inline void kill_ok(struct owner *o)
+{
+	int st = owner_kill(o);
+	const char *san = owner_log_sanitizer(o);
+
+	if (st != 128 + SIGKILL || san) {
+		owner_log_print(o, 60);
+		fail_msg("tdbd was not alive to be killed (status %d)%s%s", st,
+			 san ? "; sanitizer report: " : "", san ? san : "");
+	}
+}
+
 #endif /* TDB_TEST_OWNER_H */

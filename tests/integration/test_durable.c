@@ -169,7 +169,6 @@ static void unmount_scratch(struct dstate *s)
 	s->mnt[0] = '\0';
 }
 
-static void close_all_dbs(void);
 
 static int teardown(void **state)
 {
@@ -219,82 +218,6 @@ static int val_ok(const void *key, size_t klen, const void *v, size_t vlen)
 	size_t len = val_of(key, klen, want);
 
 	return vlen == len && !memcmp(v, want, len);
-}
-
-/* Starts the owner, failing the test (with its log) if it does not answer. */
-static void start_ok(struct owner *o, const char *const *args)
-{
-	if (owner_start(o, args))
-		fail_msg("tdbd did not start (log above)");
-}
-
-/* SIGTERM: exit 0 and no sanitizer report, or the test fails. */
-static void stop_ok(struct owner *o)
-{
-	int st = owner_stop(o);
-	const char *san = owner_log_sanitizer(o);
-
-	if (st != 0 || san) {
-		owner_log_print(o, 60);
-		fail_msg("tdbd after SIGTERM: exit status %d%s%s", st,
-			 san ? ", sanitizer report: " : "", san ? san : "");
-	}
-}
-
-/* SIGKILL; also checks that it had not died already. */
-static void kill_ok(struct owner *o)
-{
-	int st = owner_kill(o);
-	const char *san = owner_log_sanitizer(o);
-
-	if (st != 128 + SIGKILL || san) {
-		owner_log_print(o, 60);
-		fail_msg("tdbd was not alive to be killed (status %d)%s%s", st,
-			 san ? "; sanitizer report: " : "", san ? san : "");
-	}
-}
-
-/*
- * The test's connections, so that teardown closes those a failed check
- * left open (LeakSanitizer would report them).
- */
-#define MAX_DBS 8
-static struct tdb *open_dbs[MAX_DBS];
-
-static struct tdb *connect_ok(const struct owner *o)
-{
-	struct tdb *db;
-	int rc = owner_connect(o, &db), i;
-
-	if (rc)
-		fail_msg("connect to %s: %s", o->sock, tdb_strerror(rc));
-	for (i = 0; i < MAX_DBS; i++)
-		if (!open_dbs[i]) {
-			open_dbs[i] = db;
-			break;
-		}
-	return db;
-}
-
-static void close_db(struct tdb *db)
-{
-	int i;
-
-	for (i = 0; i < MAX_DBS; i++)
-		if (open_dbs[i] == db)
-			open_dbs[i] = NULL;
-	tdb_close(db);
-}
-
-static void close_all_dbs(void)
-{
-	int i;
-
-	for (i = 0; i < MAX_DBS; i++)
-		if (open_dbs[i]) {
-			tdb_close(open_dbs[i]);
-			open_dbs[i] = NULL;
-		}
 }
 
 static void create_ok(struct tdb *db, const char *name, uint32_t dur)

@@ -191,7 +191,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static void close_all_dbs(void);
 
 static int teardown(void **state)
 {
@@ -212,23 +211,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* ---- connections --------------------------------------------------------- */
-
-#define MAX_DBS 8
-static struct tdb *open_dbs[MAX_DBS];
-
-static struct tdb *track_db(struct tdb *db)
-{
-	int i;
-
-	for (i = 0; i < MAX_DBS; i++)
-		if (!open_dbs[i]) {
-			open_dbs[i] = db;
-			break;
-		}
-	return db;
-}
-
 /* A connection to the shared owner (TDB_SOCKET). */
 static struct tdb *connect_shared(void)
 {
@@ -240,67 +222,6 @@ static struct tdb *connect_shared(void)
 			 "run.sh)",
 			 h_socket_path(), tdb_strerror(rc));
 	return track_db(db);
-}
-
-static struct tdb *connect_owner(const struct owner *o)
-{
-	struct tdb *db;
-	int rc = owner_connect(o, &db);
-
-	if (rc)
-		fail_msg("connect to %s: %s", o->sock, tdb_strerror(rc));
-	return track_db(db);
-}
-
-static void close_db(struct tdb *db)
-{
-	int i;
-
-	for (i = 0; i < MAX_DBS; i++)
-		if (open_dbs[i] == db)
-			open_dbs[i] = NULL;
-	tdb_close(db);
-}
-
-static void close_all_dbs(void)
-{
-	int i;
-
-	for (i = 0; i < MAX_DBS; i++)
-		if (open_dbs[i]) {
-			tdb_close(open_dbs[i]);
-			open_dbs[i] = NULL;
-		}
-}
-
-static void start_ok(struct owner *o, const char *const *args)
-{
-	if (owner_start(o, args))
-		fail_msg("tdbd did not start (log above)");
-}
-
-static void kill_ok(struct owner *o)
-{
-	int st = owner_kill(o);
-	const char *san = owner_log_sanitizer(o);
-
-	if (st != 128 + SIGKILL || san) {
-		owner_log_print(o, 60);
-		fail_msg("tdbd was not alive to be killed (status %d)%s%s", st,
-			 san ? "; sanitizer report: " : "", san ? san : "");
-	}
-}
-
-static void stop_ok(struct owner *o)
-{
-	int st = owner_stop(o);
-	const char *san = owner_log_sanitizer(o);
-
-	if (st != 0 || san) {
-		owner_log_print(o, 60);
-		fail_msg("tdbd after SIGTERM: exit status %d%s%s", st,
-			 san ? ", sanitizer report: " : "", san ? san : "");
-	}
 }
 
 /* ---- the record schema --------------------------------------------------- */
@@ -2212,7 +2133,7 @@ static void test_kill_client(void **state)
 		fail_msg("cannot make a directory for tdbd");
 	ls->has_owner = 1;
 	start_ok(&ls->o, NULL);
-	db = connect_owner(&ls->o);
+	db = connect_ok(&ls->o);
 	create_table(db, t, &g_fw, TDB_DUR_ASYNC);
 	gen_ok(&r0, N_BASE, 0x3333, 0x20, 1);
 	gen_ok(&big, N_BIG, 0x4444, 0x21, 1);
@@ -2346,13 +2267,13 @@ static void test_durable(void **state)
 	tmp_path(errp, sizeof(errp), "dur.err");
 
 	start_ok(&ls->o, NULL);
-	db = connect_owner(&ls->o);
+	db = connect_ok(&ls->o);
 	create_table(db, t, &g_fw, TDB_DUR_SYNC);
 	d = cli_load_ok(ls->o.sock, t, fa, F_CSV, 0);
 	close_db(db);
 	kill_ok(&ls->o);
 	start_ok(&ls->o, NULL);
-	db = connect_owner(&ls->o);
+	db = connect_ok(&ls->o);
 	expect_exactly(db, t, &g_fw, &a,
 		       "SIGKILL right after tdbcli load returned");
 	print_message("durable: %u rules loaded into a sync table in %llu ms, "
@@ -2433,7 +2354,7 @@ static void test_durable(void **state)
 		if (!exited)
 			st = cli_wait(pid, 30000);
 		start_ok(&ls->o, NULL);
-		db = connect_owner(&ls->o);
+		db = connect_ok(&ls->o);
 		names = table_names(db);
 		if (strcmp(names, t))
 			fail_msg("after a kill during a load: tables [%s], "
