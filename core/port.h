@@ -27,7 +27,9 @@
  *                 spinlocks, so the kernel port's port_spin_lock() must
  *                 disable bottom halves (spin_lock_bh).
  *   locks         port_spinlock_t port_spin_init/lock/unlock/destroy
- *                 port_mutex_t port_mutex_init/lock/unlock/destroy
+ *                 port_mutex_t port_mutex_init/lock/unlock/destroy;
+ *                 port_mutex_lock_nested(m, subclass): a second lock of
+ *                 one kind, taken under the first (lockdep's subclass)
  *                 port_yield(): let other threads run (may sleep)
  *   pages         port_pages_alloc(order) / port_pages_free(p, order):
  *                 PAGE_SIZE << order bytes, aligned to their own size, not

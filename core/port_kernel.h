@@ -117,6 +117,7 @@ typedef struct mutex port_mutex_t;
 
 #define port_mutex_init(m) mutex_init(m)
 #define port_mutex_lock(m) mutex_lock(m)
+#define port_mutex_lock_nested(m, subclass) mutex_lock_nested(m, subclass)
 #define port_mutex_unlock(m) mutex_unlock(m)
 #define port_mutex_destroy(m) mutex_destroy(m)
 

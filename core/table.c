@@ -35,6 +35,11 @@
 #include "wal.h"
 
 #define TDB_RETIRE_BATCH 30
+/*
+ * Lock order: db->lock, then a table's wlock, then (commits) its staging
+ * table's wlock, of the same kind, hence this subclass for lockdep.
+ */
+#define TDB_LOCK_STAGING 1
 /* A batch holding this many bytes of records goes to RCU early. */
 #define TDB_RETIRE_BYTES (1U << 20)
 /* A scan lets RCU make progress after this many records. */
@@ -511,7 +516,7 @@ static void tdb_swap_in(struct tdb_db *db, struct tdb_table *t,
 	 */
 	rcu_assign_pointer(*tdb_table_link(db, s->name), s->next);
 	synchronize_rcu();
-	port_mutex_lock(&s->wlock);
+	port_mutex_lock_nested(&s->wlock, TDB_LOCK_STAGING);
 	memcpy(s->name, t->name, sizeof(s->name));
 	s->opts.flags &= ~TDB_TABLE_STAGING;
 	if (s->has_lpm)
@@ -626,7 +631,7 @@ int tdb_table_merge(struct tdb_db *db, const char *name, const char *staging,
 	    ts.mem_bytes + ss.mem_bytes > t->opts.quota)
 		goto unlock_t;
 	err = 0;
-	port_mutex_lock(&s->wlock);
+	port_mutex_lock_nested(&s->wlock, TDB_LOCK_STAGING);
 	into_staging = ts.records < ss.records;
 	if (into_staging) {
 		/* Before the log record: a failure is the load's alone. */
