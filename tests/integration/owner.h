@@ -37,6 +37,21 @@
 
 #include "harness.h"
 
+/* Whether AddressSanitizer is built in: tests scale their rounds down. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_SAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_SAN 1
+#endif
+#endif
+#ifndef UNDER_SAN
+#define UNDER_SAN 0
+#endif
+
+#define KIB 1024ULL
+#define MIB (1024 * KIB)
+
 #define OWNER_MAX_ARGS 32
 #define OWNER_STARTED 1000 /* owner_try_start(): it answers */
 #define OWNER_SAN_RE_N 4
@@ -559,6 +574,22 @@ static inline void kill_ok(struct owner *o)
 		fail_msg("tdbd was not alive to be killed (status %d)%s%s", st,
 			 san ? "; sanitizer report: " : "", san ? san : "");
 	}
+}
+
+static inline void stats_ok(struct tdb *db, struct tdb_stats *st)
+{
+	int rc = tdb_stats(db, st);
+
+	if (rc)
+		fail_msg("tdb_stats: %s", tdb_strerror(rc));
+}
+
+static inline void info_ok(struct tdb *db, const char *t, struct tdb_table_info *ti)
+{
+	int rc = tdb_info(db, t, ti);
+
+	if (rc)
+		fail_msg("tdb_info %s: %s", t, tdb_strerror(rc));
 }
 
 #endif /* TDB_TEST_OWNER_H */

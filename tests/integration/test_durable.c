@@ -84,19 +84,6 @@
 
 #include "owner.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_SAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_SAN 1
-#endif
-#endif
-#ifndef UNDER_SAN
-#define UNDER_SAN 0
-#endif
-
-#define KIB 1024ULL
-#define MIB (1024 * KIB)
 #define MAX_PROBLEMS 12
 
 /* ---- per-test state and the watchdog ------------------------------------ */
@@ -1274,22 +1261,6 @@ static void test_crash_async(void **state)
 }
 
 /* ---- sync_ack ------------------------------------------------------------- */
-
-static void stats_ok(struct tdb *db, struct tdb_stats *st)
-{
-	int rc = tdb_stats(db, st);
-
-	if (rc)
-		fail_msg("tdb_stats: %s", tdb_strerror(rc));
-}
-
-static void info_ok(struct tdb *db, const char *t, struct tdb_table_info *ti)
-{
-	int rc = tdb_info(db, t, ti);
-
-	if (rc)
-		fail_msg("tdb_info %s: %s", t, tdb_strerror(rc));
-}
 
 /* A child for the group-commit check: pipelined sync puts for @ms. */
 static void gc_child(const struct owner *o, unsigned int id, unsigned int ms,

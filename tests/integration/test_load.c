@@ -73,19 +73,6 @@
 #include "owner.h"
 #include "prefixes.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_SAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_SAN 1
-#endif
-#endif
-#ifndef UNDER_SAN
-#define UNDER_SAN 0
-#endif
-
-#define KIB 1024ULL
-#define MIB (1024 * KIB)
 
 #define N_RULES 200000 /* the formats set */
 #define N_DUR 100000 /* durable: rules of each set */
@@ -2059,22 +2046,6 @@ static void test_rollback(void **state)
 }
 
 /* ---- kill_client --------------------------------------------------------- */
-
-static void stats_ok(struct tdb *db, struct tdb_stats *st)
-{
-	int rc = tdb_stats(db, st);
-
-	if (rc)
-		fail_msg("tdb_stats: %s", tdb_strerror(rc));
-}
-
-static void info_ok(struct tdb *db, const char *t, struct tdb_table_info *ti)
-{
-	int rc = tdb_info(db, t, ti);
-
-	if (rc)
-		fail_msg("info %s: %s", t, tdb_strerror(rc));
-}
 
 /* Waits (at most 5 s) for tdb_stats' mem_bytes to hold still 200 ms. */
 static uint64_t settled_mem(struct tdb *db)
