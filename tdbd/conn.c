@@ -5,17 +5,13 @@
  *
  * The region is sealed against shrinking and growing before the client
  * sees it, so a client cannot truncate it under the owner's mapping
- * (which would make the owner fault).  The owner keeps the geometry it
- * chose in struct conn and never reads it back from the region.
- *
- * Memory accounting.  Each connection counts its region, its private
- * buffers' capacity and its struct in owner.conn_bytes, which STATS
- * reports; conn_destroy() takes all of it back.
+ * (which would make the owner fault).  Everything between the frames
+ * and the executor is core's (conn.h), which counts the region and this
+ * struct in owner.conn_bytes with its own buffers.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -25,43 +21,36 @@
 
 #include "tdbd.h"
 
-static port_atomic_t conn_ids;
-
-void conn_log(const struct conn *c, int level, const char *fmt, ...)
+/*
+ * Wakes the client.  The eventfd is shared with it: it may have made it
+ * blocking and filled its counter.  A full counter is seen by poll() and
+ * skipped (the client has a wakeup pending anyway); a client that fills it
+ * between the poll() and the write gets the write cut short by the
+ * worker's timer, and is closed.
+ */
+static void conn_wake_client(struct tdb_conn *tc)
 {
-	char msg[400];
-	va_list ap;
+	struct conn *c = container_of(tc, struct conn, tc);
+	struct pollfd p = { .fd = c->rx_efd, .events = POLLOUT };
 
-	if (!log_enabled(level))
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
 		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_msg(level, "conn %llu (pid %ld uid %u): %s",
-		(unsigned long long)c->id, (long)c->pid, c->sess.cred.uid, msg);
+	if (worker_wake_fd(c->w, c->rx_efd) == -EINTR)
+		tc->doomed = "its RX eventfd blocked a wakeup (made blocking and filled)";
 }
 
-void conn_account(struct conn *c)
-{
-	size_t now = sizeof(*c) + c->region_size + c->in.cap + c->out.cap +
-		     c->holds_cap * sizeof(*c->holds);
-
-	if (now != c->acct) {
-		port_atomic_add(&owner.conn_bytes, (long)now - (long)c->acct);
-		c->acct = now;
-	}
-}
+static const struct tdb_conn_ops conn_ops = {
+	.wake_client = conn_wake_client,
+	.log_want = journal_want,
+	.log_appended = journal_appended,
+};
 
 /* Creates and maps the sealed region; the memfd or -errno. */
 static int conn_region(struct conn *c)
 {
-	struct tdb_ring_ctl *ctl;
 	int fd, err;
 
-	c->frame_size = TDBD_FRAME_SIZE;
-	c->frame_count = TDBD_FRAME_COUNT;
-	c->region_size = TDB_REGION_SIZE(c->frame_size, c->frame_count);
-
+	c->region_size = TDB_REGION_SIZE(TDBD_FRAME_SIZE, TDBD_FRAME_COUNT);
 	fd = memfd_create("tdb-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
@@ -76,16 +65,8 @@ static int conn_region(struct conn *c)
 		c->region = NULL;
 		goto fail;
 	}
-	ctl = (struct tdb_ring_ctl *)c->region;
-	ctl->magic = TDB_HELLO_MAGIC;
-	ctl->version = TDB_PROTO_VERSION;
-	ctl->frame_size = c->frame_size;
-	ctl->frame_count = c->frame_count;
-	ctl->tx_offset = TDB_CTL_SIZE;
-	ctl->rx_offset = TDB_CTL_SIZE + c->frame_size * c->frame_count;
-	c->ctl = ctl;
-	c->tx = c->region + TDB_CTL_SIZE;
-	c->rx = c->tx + (size_t)c->frame_size * c->frame_count;
+	tdb_conn_set_region(&c->tc, c->region, TDBD_FRAME_SIZE,
+			    TDBD_FRAME_COUNT);
 	return fd;
 fail:
 	err = -errno;
@@ -93,29 +74,26 @@ fail:
 	return err;
 }
 
-static int conn_buf_init(struct tdbd_buf *b)
-{
-	b->data = malloc(TDBD_BUF_MIN);
-	b->len = 0;
-	b->cap = b->data ? TDBD_BUF_MIN : 0;
-	return b->data ? 0 : -ENOMEM;
-}
-
 struct conn *conn_create(int fd, const struct ucred *peer)
 {
+	const struct tdb_cred cred = { .uid = peer->uid, .gid = peer->gid };
 	struct conn *c;
 	int err;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->id = (u64)port_atomic_add_return(&conn_ids, 1);
-	c->pid = peer->pid;
-	tdb_session_init(&c->sess, &(struct tdb_cred){ .uid = peer->uid,
-						       .gid = peer->gid });
+	c->tx_efd = c->rx_efd = c->memfd = c->sock = -1;
+	if (tdb_conn_init(&c->tc, &owner, &conn_ops, peer->pid, &cred,
+			  sizeof(*c) +
+				  TDB_REGION_SIZE(TDBD_FRAME_SIZE,
+						  TDBD_FRAME_COUNT))) {
+		log_msg(LOG_WARN, "pid %ld: out of memory for a connection",
+			(long)peer->pid);
+		free(c);
+		return NULL;
+	}
 	c->sock = fd;
-	c->tx_efd = c->rx_efd = c->memfd = -1;
-
 	err = conn_region(c);
 	if (err < 0) {
 		conn_log(c, LOG_WARN, "cannot create ring region: %s",
@@ -129,13 +107,6 @@ struct conn *conn_create(int fd, const struct ucred *peer)
 		conn_log(c, LOG_WARN, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (conn_buf_init(&c->in) || conn_buf_init(&c->out)) {
-		conn_log(c, LOG_WARN, "out of memory");
-		goto fail;
-	}
-	ring_init(c);
-	port_atomic_inc(&owner.connections);
-	conn_account(c);
 	return c;
 fail:
 	/* conn_destroy() closes the socket: the caller still owns it. */
@@ -150,10 +121,10 @@ int conn_send_welcome(struct conn *c)
 		.magic = TDB_HELLO_MAGIC,
 		.version = TDB_PROTO_VERSION,
 		.status = 0,
-		.frame_size = c->frame_size,
-		.frame_count = c->frame_count,
+		.frame_size = c->tc.frame_size,
+		.frame_count = c->tc.frame_count,
 		.region_size = (u32)c->region_size,
-		.conn_id = c->id,
+		.conn_id = c->tc.id,
 	};
 	int fds[3] = { c->memfd, c->tx_efd, c->rx_efd };
 	union {
@@ -199,14 +170,8 @@ void conn_destroy(struct conn *c)
 		close(c->rx_efd);
 	if (c->sock >= 0)
 		close(c->sock);
-	free(c->in.data);
-	free(c->out.data);
-	free(c->holds);
-	if (c->acct) {
-		port_atomic_sub(&owner.conn_bytes, (long)c->acct);
-		port_atomic_dec_return(&owner.connections);
-	}
+	tdb_conn_fini(&c->tc);
 	if (c->uid_counted)
-		uid_conns_drop(c->sess.cred.uid);
+		uid_conns_drop(c->tc.sess.cred.uid);
 	free(c);
 }

@@ -18,19 +18,12 @@
 
 #include "port.h"
 #include "exec.h"
+#include "conn.h"
 
 /* Ring geometry that tdbd offers every connection. */
 #define TDBD_FRAME_SIZE (16U << 10)
 #define TDBD_FRAME_COUNT 64U
 
-/* Private buffers start (and shrink back to) this size. */
-#define TDBD_BUF_MIN (64U << 10)
-/* Output waiting for RX room past which no more requests run. */
-#define TDBD_BACKLOG_SOFT (1U << 20)
-/* Output past which the connection is closed (never reached normally). */
-#define TDBD_BACKLOG_MAX (8U << 20)
-/* A connection whose RX ring makes no progress this long is closed. */
-#define TDBD_STALL_NS (5ULL * 1000000000ULL)
 /* A connection that sends no hello this long after connecting is closed. */
 #define TDBD_HELLO_NS (5ULL * 1000000000ULL)
 /* How long an idle worker polls its rings before it sleeps. */
@@ -136,67 +129,28 @@ int datadir_lock(const char *dir);
  */
 int lock_file(const char *lock_path, const char *kind, const char *name);
 
-/* A private byte buffer. */
-struct tdbd_buf {
-	u8 *data;
-	size_t len;
-	size_t cap;
-};
-
 struct worker;
 
-/* A response that waits for the log to be durable up to @lsn. */
-struct conn_hold {
-	size_t off;		/* where it starts in conn.out */
-	u64 lsn;
-};
-
-/* conn.c, ring.c: one client connection. */
+/*
+ * conn.c: one client connection: the core's side of its rings (conn.h)
+ * and what tdbd holds for it.
+ */
 struct conn {
-	u64 id;
-	pid_t pid;
-	struct tdb_session sess;	/* credentials and bulk loads */
+	struct tdb_conn tc;
 	int sock;		/* control channel */
 	int memfd;		/* the region, until the welcome is sent */
 	int tx_efd;		/* the client writes: wakes us (never read) */
 	int rx_efd;		/* we write: wakes the client */
-
-	/* The shared region and our own copy of its geometry. */
 	u8 *region;
 	size_t region_size;
-	struct tdb_ring_ctl *ctl;
-	u32 frame_size;
-	u32 frame_count;
-	u8 *tx;
-	u8 *rx;
-	u32 tx_head;		/* next TX frame we read */
-	u32 rx_head;		/* next RX frame we write */
 
-	/* Input: the batch being assembled, then executed. */
-	struct tdbd_buf in;
-	size_t in_off;		/* bytes of a paused batch already run */
-	bool in_ready;		/* in holds a whole batch not fully run */
-
-	/* Output: responses not yet in RX frames, from out_head on. */
-	struct tdbd_buf out;
-	size_t out_head;
-	size_t big_left;	/* bytes of a large message still to go */
-	u64 stall_since;	/* when RX last made progress with output due */
-	struct tdb_out sink;
-	/*
-	 * Responses from the first hold on wait for the log; only what lies
-	 * before it may go out.  holds[hold_head..nholds) are pending.
-	 */
-	struct conn_hold *holds;
-	u32 hold_head, nholds, holds_cap;
-
-	const char *doomed;	/* why to close it at the end of service */
-	size_t acct;		/* bytes counted in owner->conn_bytes */
 	bool uid_counted;	/* counted by uid_conns_take() */
-	bool sleeping;		/* owner_need_wakeup is set */
 	struct worker *w;
 	struct conn *next, *prev;
 };
+
+#define conn_log(c, level, fmt, ...) \
+	tdb_conn_log(&(c)->tc, level, fmt, ##__VA_ARGS__)
 
 extern struct tdb_owner owner;
 
@@ -207,48 +161,8 @@ struct ucred;
 struct conn *conn_create(int fd, const struct ucred *peer);
 /* Sends the welcome and the region and eventfds.  0 or -errno. */
 int conn_send_welcome(struct conn *c);
+/* Ends the session and frees everything; runs on an RCU-online thread. */
 void conn_destroy(struct conn *c);
-/* Brings owner.conn_bytes in line with what @c holds now. */
-void conn_account(struct conn *c);
-/* A log line about @c: "conn 12 (pid 345 uid 1000): ...". */
-void conn_log(const struct conn *c, int level, const char *fmt, ...)
-	__printf(3, 4);
-
-/* ring.c */
-enum {
-	RING_IDLE = 0,		/* nothing to do */
-	RING_WORK = 1,		/* did something */
-	RING_CLOSE = -1,	/* close the connection (logged) */
-};
-
-void ring_init(struct conn *c);
-/* Reads TX frames, runs complete batches, writes RX frames. */
-int ring_service(struct conn *c);
-/* Whether TX has a frame for us, looking at one status word. */
-bool ring_tx_pending(const struct conn *c);
-/* Whether output waits, for RX room or for the log. */
-static inline bool ring_out_pending(const struct conn *c)
-{
-	return c->out_head < c->out.len;
-}
-/* Whether output that may go out waits for RX room. */
-static inline bool ring_out_blocked(const struct conn *c)
-{
-	size_t ready = c->hold_head < c->nholds ?
-			       c->holds[c->hold_head].off : c->out.len;
-
-	return c->out_head < ready;
-}
-/* The log position the oldest held response waits for, or 0. */
-static inline u64 ring_hold_lsn(const struct conn *c)
-{
-	return c->hold_head < c->nholds ? c->holds[c->hold_head].lsn : 0;
-}
-/* Whether a batch is assembled or running (frames received, not done). */
-static inline bool ring_in_busy(const struct conn *c)
-{
-	return c->in_ready || c->in.len;
-}
 
 /* replay.c */
 struct tdb_wal_report;

@@ -16,8 +16,9 @@
  * when they free RX frames while owner_need_wakeup is set).
  *
  * A connection is closed when its control socket hangs up, when its
- * frames are malformed (ring.c), or at shutdown; a worker never waits for
- * one client: every descriptor it reads or writes is non-blocking.
+ * frames are malformed (core's conn.c), or at shutdown; a worker never
+ * waits for one client: every descriptor it reads or writes is
+ * non-blocking.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -78,8 +79,6 @@ static void worker_close(struct worker *w, struct conn *c)
 	/* The client holds the eventfd too: closing ours would not unwatch it. */
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->tx_efd, NULL);
 	worker_unlink(w, c);
-	/* Loads that did not commit leave nothing behind. */
-	tdb_session_end(&owner, &c->sess);
 	conn_destroy(c);
 }
 
@@ -138,25 +137,21 @@ static bool worker_service(struct worker *w)
 		int ret;
 
 		next = c->next;
-		ret = ring_service(c);
-		if (ret == RING_CLOSE)
+		ret = tdb_conn_service(&c->tc);
+		if (ret == TDB_CONN_CLOSE)
 			worker_close(w, c);
-		else if (ret == RING_WORK)
+		else if (ret == TDB_CONN_WORK)
 			work = true;
 	}
 	return work;
 }
 
-static void worker_need_wakeup(struct worker *w, u32 on)
+static void worker_need_wakeup(struct worker *w, bool on)
 {
 	struct conn *c;
 
-	for (c = w->conns; c; c = c->next) {
-		if (c->sleeping != (bool)on) {
-			WRITE_ONCE(c->ctl->owner_need_wakeup, on);
-			c->sleeping = on;
-		}
-	}
+	for (c = w->conns; c; c = c->next)
+		tdb_conn_need_wakeup(&c->tc, on);
 }
 
 static bool worker_out_pending(const struct worker *w)
@@ -164,7 +159,7 @@ static bool worker_out_pending(const struct worker *w)
 	const struct conn *c;
 
 	for (c = w->conns; c; c = c->next)
-		if (ring_out_blocked(c) || c->in_ready)
+		if (tdb_conn_out_blocked(&c->tc) || c->tc.in_ready)
 			return true;
 	return false;
 }
@@ -176,7 +171,7 @@ static u64 worker_hold_lsn(const struct worker *w)
 	u64 min = 0, lsn;
 
 	for (c = w->conns; c; c = c->next) {
-		lsn = ring_hold_lsn(c);
+		lsn = tdb_conn_hold_lsn(&c->tc);
 		if (lsn && (!min || lsn < min))
 			min = lsn;
 	}
@@ -200,10 +195,10 @@ static void worker_sock_event(struct worker *w, struct conn *c, u32 events)
 		    !(events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)))
 			return;
 	}
-	if (ring_in_busy(c))
+	if (tdb_conn_in_busy(&c->tc))
 		conn_log(c, LOG_INFO,
 			 "client went away in the middle of a batch (%zu bytes received); closed",
-			 c->in.len);
+			 c->tc.in.len);
 	else
 		conn_log(c, LOG_DEBUG, "closed by the client");
 	worker_close(w, c);
@@ -225,8 +220,9 @@ static void worker_drain(struct worker *w)
 		begun = false;
 		/* Held answers too: the log thread still runs. */
 		for (c = w->conns; c; c = c->next)
-			if (ring_in_busy(c) || ring_tx_pending(c) ||
-			    ring_hold_lsn(c))
+			if (tdb_conn_in_busy(&c->tc) ||
+			    tdb_conn_tx_pending(&c->tc) ||
+			    tdb_conn_hold_lsn(&c->tc))
 				begun = true;
 		if (begun)
 			port_yield();

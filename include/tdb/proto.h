@@ -14,6 +14,19 @@
  * status is -EPROTO and no descriptors.  Closing the socket ends the
  * connection.
  *
+ * tdb.ko.  The kernel owner has no socket: a client opens TDB_DEVICE and
+ * asks with TDB_IOC_GEOMETRY for the ring geometry, maps a private
+ * anonymous region of that size itself, creates the two eventfds, and
+ * hands all three over with TDB_IOC_CONNECT; it may then close the
+ * device.  The module pins the region's pages for the connection's
+ * lifetime and watches the TX eventfd: the connection ends when the last
+ * descriptor of that eventfd closes (the process died or closed it).
+ * Nothing a client holds refers to the module's code, so rmmod works with
+ * clients connected: the module then sets owner_gone in each region,
+ * signals the RX eventfd and lets go.  (Mapping memory of the device, as
+ * with a memfd from tdbd, would pin the module for as long as any client
+ * kept the mapping.)
+ *
  * Region.  One control page (struct tdb_ring_ctl), then the TX ring (client
  * to owner), then the RX ring (owner to client), each of frame_count frames
  * of frame_size bytes.  The owner keeps the geometry it created privately
@@ -75,6 +88,7 @@
  * with <linux/types.h>, which <linux/netlink.h> and libmnl pull in.
  */
 #include <linux/types.h>
+#include <linux/ioctl.h>
 
 #define TDB_PROTO_VERSION 1
 #define TDB_HELLO_MAGIC 0x74646231U	/* "tdb1" */
@@ -143,7 +157,12 @@ struct tdb_ring_ctl {
 	__u32 frame_count;
 	__u32 tx_offset;	/* from the start of the region */
 	__u32 rx_offset;
-	__u32 pad0[10];
+	/*
+	 * Set by an owner that has shut down for good (tdb.ko unloading):
+	 * nothing more will be read or answered on this connection.
+	 */
+	__u32 owner_gone;
+	__u32 pad0[9];
 	__u32 owner_need_wakeup;	/* owner sleeps: write the TX eventfd */
 	__u32 pad1[15];
 	__u32 client_need_wakeup;	/* client sleeps: write the RX eventfd */
@@ -152,6 +171,31 @@ struct tdb_ring_ctl {
 
 #define TDB_REGION_SIZE(frame_size, frame_count) \
 	(TDB_CTL_SIZE + 2UL * (frame_size) * (frame_count))
+
+/* tdb.ko's device and its ioctls (see "tdb.ko" above). */
+#define TDB_DEVICE "/dev/tdb"
+
+struct tdb_dev_connect {
+	__u32 magic;		/* in: TDB_HELLO_MAGIC */
+	__u32 version;		/* in: TDB_PROTO_VERSION */
+	__u32 frame_size;	/* out: the owner's geometry */
+	__u32 frame_count;
+	__u64 region_size;	/* out: TDB_REGION_SIZE() of the above */
+	__u64 region;		/* CONNECT in: the region's address */
+	__s32 tx_efd;		/* CONNECT in: the client writes it */
+	__s32 rx_efd;		/* CONNECT in: the owner writes it */
+	__u64 conn_id;		/* CONNECT out: for the owner's log lines */
+};
+
+/* Fills the geometry; -EPROTO on a magic or version mismatch. */
+#define TDB_IOC_GEOMETRY _IOWR('t', 1, struct tdb_dev_connect)
+/*
+ * Connects: region must be page aligned, region_size bytes long, mapped
+ * readable and writable, and the two descriptors distinct eventfds.
+ * -EUSERS when the caller's uid holds too many connections already,
+ * -ESHUTDOWN once the module is unloading.
+ */
+#define TDB_IOC_CONNECT _IOWR('t', 2, struct tdb_dev_connect)
 
 /* Message type of every tdb message (above NLMSG_MIN_TYPE). */
 #define TDB_MSG_TYPE 0x20
