@@ -1,27 +1,84 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * main.c - tdb.ko: the kernel host of the engine in core/.  This first
- * step holds the owner (struct tdb_owner) for the module's lifetime; the
- * device, the workers and the log come next (issue 6).
+ * main.c - tdb.ko: the kernel host of the engine in core/.  It holds the
+ * owner (struct tdb_owner) for the module's lifetime, recovers its tables
+ * at load, serves clients through /dev/tdb (dev.c) with worker kthreads
+ * (worker.c), and at unload tells connected clients it is gone and
+ * writes a last checkpoint.
  *
- * Parameters (read-only once loaded):
- *   data_dir   absolute path of the data directory (default /var/lib/tdb,
- *              as tdbd's): kthreads resolve paths from "/", so a relative
- *              one would not mean what the loader meant.
+ * Parameters (read-only once loaded; tdbd's flags of the same meaning):
+ *   data_dir     absolute path of the data directory (default
+ *                /var/lib/tdb, as tdbd's): kthreads resolve paths from
+ *                "/", so a relative one would not mean what the loader
+ *                meant.
+ *   frame_size   ring frame bytes, a multiple of 4096 (default 16 KiB)
+ *   frame_count  frames per ring (default 64)
+ *   max_conns    connections one non-root uid may hold (default 256;
+ *                0: no limit)
+ *   workers      worker kthreads (default: one per online CPU)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpumask.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
-#include "exec.h"
+#include "kmod.h"
 #include "pool.h"
 
-static char *data_dir = "/var/lib/tdb";
-module_param(data_dir, charp, 0444);
+char *tdb_data_dir = "/var/lib/tdb";
+module_param_named(data_dir, tdb_data_dir, charp, 0444);
 MODULE_PARM_DESC(data_dir, "absolute path of the data directory");
 
-static struct tdb_owner tdb_owner;
+unsigned int tdb_frame_size = 16U << 10;
+module_param_named(frame_size, tdb_frame_size, uint, 0444);
+MODULE_PARM_DESC(frame_size, "ring frame bytes (multiple of 4096)");
+
+unsigned int tdb_frame_count = 64;
+module_param_named(frame_count, tdb_frame_count, uint, 0444);
+MODULE_PARM_DESC(frame_count, "frames per ring");
+
+unsigned int tdb_max_conns = 256;
+module_param_named(max_conns, tdb_max_conns, uint, 0444);
+MODULE_PARM_DESC(max_conns, "connections per non-root uid (0: no limit)");
+
+unsigned int tdb_nr_workers;
+module_param_named(workers, tdb_nr_workers, uint, 0444);
+MODULE_PARM_DESC(workers, "worker kthreads (0: one per online CPU)");
+
+struct tdb_owner tdb_owner;
+
+void tdb_kmod_log_want(u64 lsn)
+{
+}
+
+void tdb_kmod_log_appended(void)
+{
+}
+
+static int __init tdb_check_params(void)
+{
+	if (!tdb_data_dir || tdb_data_dir[0] != '/') {
+		pr_err("data_dir must be an absolute path\n");
+		return -EINVAL;
+	}
+	if (tdb_frame_size < TDB_FRAME_SIZE_MIN ||
+	    tdb_frame_size > TDB_FRAME_SIZE_MAX ||
+	    tdb_frame_size % PAGE_SIZE) {
+		pr_err("frame_size must be a multiple of %lu in [%u, %u]\n",
+		       PAGE_SIZE, TDB_FRAME_SIZE_MIN, TDB_FRAME_SIZE_MAX);
+		return -EINVAL;
+	}
+	if (tdb_frame_count < TDB_FRAME_COUNT_MIN ||
+	    tdb_frame_count > TDB_FRAME_COUNT_MAX) {
+		pr_err("frame_count must be in [%u, %u]\n",
+		       TDB_FRAME_COUNT_MIN, TDB_FRAME_COUNT_MAX);
+		return -EINVAL;
+	}
+	if (!tdb_nr_workers)
+		tdb_nr_workers = num_online_cpus();
+	return 0;
+}
 
 /*
  * The hosts must agree on the hash and the checksum: checkpoints store the
@@ -50,10 +107,9 @@ static int __init tdb_init(void)
 {
 	int err;
 
-	if (!data_dir || data_dir[0] != '/') {
-		pr_err("data_dir must be an absolute path\n");
-		return -EINVAL;
-	}
+	err = tdb_check_params();
+	if (err)
+		return err;
 	err = tdb_port_selftest();
 	if (err)
 		return err;
@@ -63,9 +119,22 @@ static int __init tdb_init(void)
 	err = tdb_owner_init(&tdb_owner);
 	if (err)
 		goto pcache_fini;
-	pr_info("loaded, data directory %s\n", data_dir);
+	err = tdb_workers_start(tdb_nr_workers);
+	if (err)
+		goto owner_fini;
+	/* Last: clients come once everything serves them. */
+	err = tdb_dev_init();
+	if (err)
+		goto workers_stop;
+	pr_info("loaded, data directory %s, %u workers\n", tdb_data_dir,
+		tdb_nr_workers);
 	return 0;
 
+workers_stop:
+	tdb_workers_stop();
+owner_fini:
+	tdb_owner_fini(&tdb_owner);
+	rcu_barrier();
 pcache_fini:
 	tdb_pcache_fini();
 	return err;
@@ -73,6 +142,8 @@ pcache_fini:
 
 static void __exit tdb_exit(void)
 {
+	tdb_dev_fini();
+	tdb_workers_stop();
 	tdb_owner_fini(&tdb_owner);
 	/* RCU callbacks run module code: none may be left when it goes. */
 	rcu_barrier();

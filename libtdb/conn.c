@@ -2,7 +2,12 @@
 /*
  * conn.c - connecting to the owner: the control socket, the hello/welcome
  * handshake, the ring region and wakeup descriptors passed with
- * SCM_RIGHTS, closing, and fork detection.
+ * SCM_RIGHTS (tdbd), or the region and eventfds handed to /dev/tdb
+ * (tdb.ko); closing, and fork detection.
+ *
+ * Which owner: a path given to tdb_connect(), else $TDB_SOCKET, names
+ * tdbd's socket (or, when it is a character device, tdb.ko's device);
+ * without either, /dev/tdb when it exists, else tdbd's default socket.
  *
  * Fork detection costs no system call: a pthread_atfork() child handler
  * bumps a process-wide generation, and each connection remembers the
@@ -14,6 +19,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -44,7 +51,28 @@ int conn_usable(const struct tdb *db)
 {
 	if (db->fork_gen != conn_fork_gen())
 		return -ECHILD;
+	if (!db->dead && READ_ONCE(db->ctl->owner_gone))
+		return conn_fail((struct tdb *)db, -ESHUTDOWN);
 	return db->dead;
+}
+
+/*
+ * Ends our side at once.  tdb.ko watches the TX eventfd: replacing our
+ * descriptor of it with a fresh eventfd closes the last one it knows.
+ */
+static void conn_hangup(struct tdb *db)
+{
+	int fd;
+
+	if (db->sock >= 0) {
+		shutdown(db->sock, SHUT_RDWR);
+		return;
+	}
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return;
+	dup3(fd, db->tx_efd, O_CLOEXEC);
+	close(fd);
 }
 
 int conn_fail(struct tdb *db, int err)
@@ -53,7 +81,7 @@ int conn_fail(struct tdb *db, int err)
 		db->dead = err;
 		/* Tell the owner at once; its end closes the session. */
 		if (err == -EPROTO && db->fork_gen == conn_fork_gen())
-			shutdown(db->sock, SHUT_RDWR);
+			conn_hangup(db);
 	}
 	return db->dead;
 }
@@ -128,49 +156,126 @@ bad:
 	return -EPROTO;
 }
 
+/* Checks the geometry the owner announced.  0 or -EPROTO. */
+static int check_geometry(uint32_t frame_size, uint32_t frame_count,
+			  uint64_t region_size)
+{
+	if (frame_size < TDB_FRAME_SIZE_MIN ||
+	    frame_size > TDB_FRAME_SIZE_MAX || frame_size % 8 ||
+	    frame_count < TDB_FRAME_COUNT_MIN ||
+	    frame_count > TDB_FRAME_COUNT_MAX ||
+	    region_size != TDB_REGION_SIZE(frame_size, frame_count))
+		return -EPROTO;
+	return 0;
+}
+
+/*
+ * Adopts the mapped region @p, whose control page the owner wrote: it
+ * keeps its own copy of the geometry, and ours must agree with what it
+ * announced.  Unmaps it on -EPROTO.
+ */
+static int adopt_region(struct tdb *db, void *p, uint32_t frame_size,
+			uint32_t frame_count)
+{
+	uint64_t ring_bytes = (uint64_t)frame_size * frame_count;
+	uint64_t size = TDB_REGION_SIZE(frame_size, frame_count);
+	struct tdb_ring_ctl *ctl = p;
+
+	if (READ_ONCE(ctl->frame_size) != frame_size ||
+	    READ_ONCE(ctl->frame_count) != frame_count ||
+	    READ_ONCE(ctl->tx_offset) != TDB_CTL_SIZE ||
+	    READ_ONCE(ctl->rx_offset) != TDB_CTL_SIZE + ring_bytes) {
+		munmap(p, size);
+		return -EPROTO;
+	}
+	db->region = p;
+	db->region_size = size;
+	db->ctl = ctl;
+	db->frame_size = frame_size;
+	db->frame_count = frame_count;
+	db->tx_ring = (uint8_t *)p + TDB_CTL_SIZE;
+	db->rx_ring = db->tx_ring + ring_bytes;
+	return 0;
+}
+
 /* Checks the geometry the owner announced and maps the region. */
 static int map_region(struct tdb *db, const struct tdb_welcome *w, int memfd)
 {
-	uint64_t ring_bytes, want;
-	struct tdb_ring_ctl *ctl;
 	struct stat st;
 	void *p;
 
-	if (w->frame_size < TDB_FRAME_SIZE_MIN ||
-	    w->frame_size > TDB_FRAME_SIZE_MAX || w->frame_size % 8 ||
-	    w->frame_count < TDB_FRAME_COUNT_MIN ||
-	    w->frame_count > TDB_FRAME_COUNT_MAX)
-		return -EPROTO;
-	ring_bytes = (uint64_t)w->frame_size * w->frame_count;
-	want = TDB_REGION_SIZE(w->frame_size, w->frame_count);
-	if (w->region_size != want)
+	if (check_geometry(w->frame_size, w->frame_count, w->region_size))
 		return -EPROTO;
 	/* A memfd shorter than announced would SIGBUS us later. */
 	if (fstat(memfd, &st) < 0)
 		return -errno;
-	if ((uint64_t)st.st_size < want)
+	if ((uint64_t)st.st_size < w->region_size)
 		return -EPROTO;
-
-	p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	p = mmap(NULL, w->region_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 memfd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	ctl = p;
-	/* The owner keeps its own copy; ours must agree with the welcome. */
-	if (READ_ONCE(ctl->frame_size) != w->frame_size ||
-	    READ_ONCE(ctl->frame_count) != w->frame_count ||
-	    READ_ONCE(ctl->tx_offset) != TDB_CTL_SIZE ||
-	    READ_ONCE(ctl->rx_offset) != TDB_CTL_SIZE + ring_bytes) {
-		munmap(p, want);
-		return -EPROTO;
-	}
-	db->region = p;
-	db->region_size = want;
-	db->ctl = ctl;
-	db->frame_size = w->frame_size;
-	db->frame_count = w->frame_count;
-	db->tx_ring = (uint8_t *)p + TDB_CTL_SIZE;
-	db->rx_ring = db->tx_ring + ring_bytes;
-	return 0;
+	return adopt_region(db, p, w->frame_size, w->frame_count);
+}
+
+/*
+ * Connects to tdb.ko through @dev (see tdb/proto.h): the region is our
+ * own anonymous memory, which the module pins.  It is wiped in forked
+ * children rather than copied: they reconnect, and pinned pages would be
+ * copied eagerly.  The device is not kept open: that would keep the
+ * module from unloading.
+ */
+static int dev_connect(struct tdb *db, const char *dev)
+{
+	struct tdb_dev_connect dc = {
+		.magic = TDB_HELLO_MAGIC,
+		.version = TDB_PROTO_VERSION,
+	};
+	void *p = MAP_FAILED;
+	int fd, err;
+
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	db->tx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	db->rx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (db->tx_efd < 0 || db->rx_efd < 0)
+		goto fail_errno;
+	if (ioctl(fd, TDB_IOC_GEOMETRY, &dc) < 0)
+		goto fail_errno;
+	err = check_geometry(dc.frame_size, dc.frame_count, dc.region_size);
+	if (err)
+		goto fail;
+	p = mmap(NULL, dc.region_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		goto fail_errno;
+	madvise(p, dc.region_size, MADV_WIPEONFORK);
+	dc.region = (uintptr_t)p;
+	dc.tx_efd = db->tx_efd;
+	dc.rx_efd = db->rx_efd;
+	if (ioctl(fd, TDB_IOC_CONNECT, &dc) < 0)
+		goto fail_errno;
+	close(fd);
+	db->sock = -1;
+	/* On -EPROTO the module has its end: closing the eventfds ends it. */
+	return adopt_region(db, p, dc.frame_size, dc.frame_count);
+
+fail_errno:
+	err = -errno;
+fail:
+	if (p != MAP_FAILED)
+		munmap(p, dc.region_size);
+	close(fd);
+	return err;
+}
+
+/* Whether @path names a character device (tdb.ko's). */
+static bool is_device(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISCHR(st.st_mode);
 }
 
 static int open_socket(const char *path)
@@ -211,13 +316,22 @@ TDB_EXPORT int tdb_connect(const char *path, struct tdb **out)
 	if (!path || !*path)
 		path = getenv("TDB_SOCKET");
 	if (!path || !*path)
-		path = TDB_DEFAULT_SOCKET;
+		path = access(TDB_DEVICE, F_OK) == 0 ? TDB_DEVICE :
+						       TDB_DEFAULT_SOCKET;
 
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		return -ENOMEM;
 	db->fork_gen = conn_fork_gen();
 	db->next_batch_id = 1;
+	db->tx_efd = db->rx_efd = -1;
+	if (is_device(path)) {
+		err = dev_connect(db, path);
+		if (err)
+			goto close_efds;
+		*out = db;
+		return 0;
+	}
 	db->sock = open_socket(path);
 	if (db->sock < 0) {
 		err = db->sock;
@@ -245,10 +359,13 @@ TDB_EXPORT int tdb_connect(const char *path, struct tdb **out)
 	return 0;
 
 close_efds:
-	close(db->tx_efd);
-	close(db->rx_efd);
+	if (db->tx_efd >= 0)
+		close(db->tx_efd);
+	if (db->rx_efd >= 0)
+		close(db->rx_efd);
 close_sock:
-	close(db->sock);
+	if (db->sock >= 0)
+		close(db->sock);
 free_db:
 	free(db);
 	return err;
@@ -267,7 +384,8 @@ TDB_EXPORT void tdb_close(struct tdb *db)
 	munmap(db->region, db->region_size);
 	close(db->tx_efd);
 	close(db->rx_efd);
-	close(db->sock);
+	if (db->sock >= 0)
+		close(db->sock);
 	free(db->rx_buf);
 	free(db->tx_buf);
 	free(db);

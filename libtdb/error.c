@@ -26,6 +26,7 @@ static const struct {
 	{ EPROTO, "protocol error: the owner speaks another protocol version or sent malformed data" },
 	{ ECONNRESET, "the owner closed the connection; reconnect" },
 	{ EPIPE, "the owner closed the connection; reconnect" },
+	{ ESHUTDOWN, "the owner shut down (tdb.ko unloaded); reconnect once it is back" },
 	{ ECONNREFUSED, "no tdb owner listens on that socket" },
 	{ ECHILD, "connection opened by another process (after fork); reconnect" },
 	{ ENOMEM, "out of memory" },

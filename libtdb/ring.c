@@ -101,6 +101,11 @@ static int ring_sleep(struct tdb *db, bool (*ready)(struct tdb *db),
 	smp_mb();
 	if (ready(db) || rx_ready(db))
 		goto out;
+	/* tdb.ko unloading sets it, then writes the RX eventfd. */
+	if (READ_ONCE(db->ctl->owner_gone)) {
+		err = -ESHUTDOWN;
+		goto out;
+	}
 	do {
 		n = poll(pfd, 2, timeout_ms);
 	} while (n < 0 && errno == EINTR);

@@ -29,6 +29,8 @@
  *             attribute it receives and never trusts the shared rings)
  *   -ECONNRESET, -EPIPE   the owner closed the connection (it stopped, or
  *             found this client's frames malformed); reconnect
+ *   -ESHUTDOWN  tdb.ko was unloaded under the connection; reconnect
+ *             once it is loaded again
  *   -ECHILD   the connection was opened by another process (see fork())
  *   -ESTALE   (tdb_load_commit) the table was dropped or replaced since
  *             the load began
@@ -99,12 +101,19 @@ extern "C" {
 struct tdb;
 
 /*
- * Connects to the owner.  @path NULL (or "") means the TDB_SOCKET
- * environment variable, else TDB_DEFAULT_SOCKET.  0 with *@out set, or
+ * Connects to the owner.  @path is tdbd's socket, or tdb.ko's device
+ * (TDB_DEVICE, or any character device path).  NULL (or "") means the
+ * TDB_SOCKET environment variable; without it, TDB_DEVICE when it exists
+ * (the module is loaded), else TDB_DEFAULT_SOCKET.  0 with *@out set, or
  * -errno with *@out NULL (-ENOENT or -ECONNREFUSED when no owner listens
  * there, -EACCES when the socket may not be opened, -ENAMETOOLONG for a
  * path longer than a socket address holds, -EPROTO on a version mismatch
- * or a malformed welcome).  The descriptors it holds are close-on-exec.
+ * or a malformed welcome, -EUSERS when this uid holds as many connections
+ * as the owner allows).  The descriptors it holds are close-on-exec.
+ *
+ * A connection to tdb.ko pins TDB_REGION_SIZE() bytes of this process's
+ * memory (2 MiB by default) for its lifetime and holds no descriptor of
+ * the device, so the module can unload under it (-ESHUTDOWN).
  */
 int tdb_connect(const char *path, struct tdb **out);
 
