@@ -43,8 +43,9 @@ static const char usage_text[] =
 	"  lookup TABLE ADDRESS    the longest prefix containing ADDRESS\n"
 	"\n"
 	"Global options (also accepted after the command):\n"
-	"  --socket PATH  the owner's socket; default: $TDB_SOCKET, else\n"
-	"                 " TDB_DEFAULT_SOCKET "\n"
+	"  --socket PATH  the owner: tdbd's socket or tdb.ko's device;\n"
+	"                 default: $TDB_SOCKET, else " TDB_DEVICE " when\n"
+	"                 tdb.ko is loaded, else " TDB_DEFAULT_SOCKET "\n"
 	"  --json         print JSON: one document (one object a line for\n"
 	"                 dump); byte strings that are not UTF-8 appear as\n"
 	"                 \"NAME_hex\" with their hex digits\n"
@@ -80,21 +81,18 @@ void cli_error(const struct cli *c, const char *fmt, ...)
 
 int cli_connect(struct cli *c)
 {
-	const char *path = c->socket;
+	const char *path = tdb_owner_path(c->socket);
+	const char *who = strcmp(path, TDB_DEVICE) ? "tdbd" : "tdb.ko";
 	int err;
 
-	if (!path || !*path)
-		path = getenv("TDB_SOCKET");
-	if (!path || !*path)
-		path = TDB_DEFAULT_SOCKET;
 	err = tdb_connect(path, &c->db);
 	if (err) {
 		if (err == -ENOENT || err == -ECONNREFUSED)
-			cli_error(c, "cannot connect to tdbd at '%s': no owner listens there (%s)",
-				  path, strerror(-err));
+			cli_error(c, "cannot connect to %s at '%s': no owner listens there (%s)",
+				  who, path, strerror(-err));
 		else
-			cli_error(c, "cannot connect to tdbd at '%s': %s", path,
-				  tdb_strerror(err));
+			cli_error(c, "cannot connect to %s at '%s': %s", who,
+				  path, tdb_strerror(err));
 		return CLI_FAIL;
 	}
 	return CLI_OK;
@@ -132,8 +130,8 @@ static void command_help(const struct cli_cmd *cmd)
 	printf("Usage: tdbcli [--socket PATH] [--json] %s%s%s\n\n%s", cmd->name,
 	       *cmd->args ? " " : "", cmd->args, cmd->help);
 	printf("\nCommon options:\n"
-	       "  --socket PATH  the owner's socket (default: $TDB_SOCKET, else\n"
-	       "                 " TDB_DEFAULT_SOCKET ")\n"
+	       "  --socket PATH  the owner (default: $TDB_SOCKET, else\n"
+	       "                 " TDB_DEVICE " or " TDB_DEFAULT_SOCKET ")\n"
 	       "  --json         print JSON\n"
 	       "  -h, --help     this text\n");
 }

@@ -299,6 +299,16 @@ static int open_socket(const char *path)
 	return fd;
 }
 
+TDB_EXPORT const char *tdb_owner_path(const char *path)
+{
+	if (!path || !*path)
+		path = getenv("TDB_SOCKET");
+	if (!path || !*path)
+		path = access(TDB_DEVICE, F_OK) == 0 ? TDB_DEVICE :
+						       TDB_DEFAULT_SOCKET;
+	return path;
+}
+
 TDB_EXPORT int tdb_connect(const char *path, struct tdb **out)
 {
 	struct tdb_hello hello = {
@@ -313,11 +323,7 @@ TDB_EXPORT int tdb_connect(const char *path, struct tdb **out)
 
 	*out = NULL;
 	pthread_once(&fork_once, fork_init);
-	if (!path || !*path)
-		path = getenv("TDB_SOCKET");
-	if (!path || !*path)
-		path = access(TDB_DEVICE, F_OK) == 0 ? TDB_DEVICE :
-						       TDB_DEFAULT_SOCKET;
+	path = tdb_owner_path(path);
 
 	db = calloc(1, sizeof(*db));
 	if (!db)

@@ -117,6 +117,9 @@ struct tdb;
  */
 int tdb_connect(const char *path, struct tdb **out);
 
+/* The owner tdb_connect(@path) would connect to, as described above. */
+const char *tdb_owner_path(const char *path);
+
 /*
  * Ends the connection and frees it, with its batches and scans: pointers
  * to those are invalid afterwards (do not tdb_batch_free() or
