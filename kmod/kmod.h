@@ -64,6 +64,12 @@ void kconn_wake_client(struct tdb_conn *tc);
 /* main.c: the journal's side of conn.h's tdb_conn_ops. */
 void tdb_kmod_log_want(u64 lsn);
 void tdb_kmod_log_appended(void);
+/* Writes a checkpoint now; 0 with its LSN in *@lsn, or -errno. */
+int tdb_kmod_checkpoint(u64 *lsn);
+
+/* genl.c: the "tdb" generic netlink family. */
+int tdb_genl_init(void);
+void tdb_genl_fini(void);
 
 /* worker.c */
 int tdb_workers_start(unsigned int n);

@@ -56,6 +56,11 @@ void tdb_kmod_log_appended(void)
 {
 }
 
+int tdb_kmod_checkpoint(u64 *lsn)
+{
+	return -EOPNOTSUPP;
+}
+
 static int __init tdb_check_params(void)
 {
 	if (!tdb_data_dir || tdb_data_dir[0] != '/') {
@@ -123,13 +128,18 @@ static int __init tdb_init(void)
 	if (err)
 		goto owner_fini;
 	/* Last: clients come once everything serves them. */
-	err = tdb_dev_init();
+	err = tdb_genl_init();
 	if (err)
 		goto workers_stop;
+	err = tdb_dev_init();
+	if (err)
+		goto genl_fini;
 	pr_info("loaded, data directory %s, %u workers\n", tdb_data_dir,
 		tdb_nr_workers);
 	return 0;
 
+genl_fini:
+	tdb_genl_fini();
 workers_stop:
 	tdb_workers_stop();
 owner_fini:
@@ -143,6 +153,7 @@ pcache_fini:
 static void __exit tdb_exit(void)
 {
 	tdb_dev_fini();
+	tdb_genl_fini();
 	tdb_workers_stop();
 	tdb_owner_fini(&tdb_owner);
 	/* RCU callbacks run module code: none may be left when it goes. */

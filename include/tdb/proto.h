@@ -197,6 +197,27 @@ struct tdb_dev_connect {
  */
 #define TDB_IOC_CONNECT _IOWR('t', 2, struct tdb_dev_connect)
 
+/*
+ * tdb.ko's generic netlink family, for control messages outside any
+ * connection.  Requests carry no attributes; replies use enum tdb_attr,
+ * TDB_A_STATUS first.
+ *
+ *   STATS       the owner's statistics: the attributes of a
+ *               TDB_CMD_STATS response.  Anyone may ask.
+ *   CHECKPOINT  writes a checkpoint now and answers once it is durable
+ *               (TDB_A_STATUS 0, TDB_A_CKPT_LSN), or with the error
+ *               that stopped it.  Needs CAP_NET_ADMIN.
+ */
+#define TDB_GENL_NAME "tdb"
+#define TDB_GENL_VERSION 1
+
+enum tdb_genl_cmd {
+	TDB_GENL_CMD_UNSPEC,
+	TDB_GENL_CMD_STATS,
+	TDB_GENL_CMD_CHECKPOINT,
+	__TDB_GENL_CMD_MAX,
+};
+
 /* Message type of every tdb message (above NLMSG_MIN_TYPE). */
 #define TDB_MSG_TYPE 0x20
 
