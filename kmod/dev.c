@@ -174,6 +174,8 @@ out:
 /* Pins the client's region and maps it.  0 or -errno. */
 static int kconn_region(struct kconn *kc, u64 addr)
 {
+	int err = -EFAULT;
+	unsigned long i;
 	long n;
 
 	kc->region_size = dev_region_size();
@@ -185,21 +187,27 @@ static int kconn_region(struct kconn *kc, u64 addr)
 		return -ENOMEM;
 	n = pin_user_pages_fast(addr, kc->npages, FOLL_WRITE | FOLL_LONGTERM,
 				kc->pages);
-	if (n != kc->npages) {
-		if (n > 0)
-			unpin_user_pages(kc->pages, n);
-		kvfree(kc->pages);
-		kc->pages = NULL;
-		return n < 0 ? n : -EFAULT;
-	}
+	if (n != kc->npages)
+		goto unpin;
+	/*
+	 * Anonymous memory only: the module writes through its own mapping,
+	 * which file systems would not see dirtying their page cache.
+	 */
+	err = -EINVAL;
+	for (i = 0; i < kc->npages; i++)
+		if (!PageAnon(kc->pages[i]))
+			goto unpin;
+	err = -ENOMEM;
 	kc->region = vmap(kc->pages, kc->npages, VM_MAP, PAGE_KERNEL);
-	if (!kc->region) {
-		unpin_user_pages(kc->pages, kc->npages);
-		kvfree(kc->pages);
-		kc->pages = NULL;
-		return -ENOMEM;
-	}
+	if (!kc->region)
+		goto unpin;
 	return 0;
+unpin:
+	if (n > 0)
+		unpin_user_pages(kc->pages, n);
+	kvfree(kc->pages);
+	kc->pages = NULL;
+	return n < 0 ? n : err;
 }
 
 static void kconn_free(struct kconn *kc)
