@@ -190,8 +190,9 @@ struct tdb_dev_connect {
 /* Fills the geometry; -EPROTO on a magic or version mismatch. */
 #define TDB_IOC_GEOMETRY _IOWR('t', 1, struct tdb_dev_connect)
 /*
- * Connects: region must be page aligned, region_size bytes long, mapped
- * readable and writable, and the two descriptors distinct eventfds.
+ * Connects: region must be page aligned, region_size bytes long, private
+ * anonymous memory mapped readable and writable (-EINVAL otherwise), and
+ * the two descriptors distinct eventfds.
  * -EUSERS when the caller's uid holds too many connections already,
  * -ESHUTDOWN once the module is unloading.
  */
