@@ -8,7 +8,9 @@
  *
  *   types         u8 u16 u32 u64 s32 s64 bool size_t uintptr_t, true/false,
  *                 NULL
- *   errors        EINVAL ENOENT EEXIST ENOSPC ENOMEM E2BIG ... (kernel values)
+ *   errors        EINVAL ENOENT EEXIST ENOSPC ENOMEM E2BIG ... (kernel values);
+ *                 port_strerror(-errno): static text for a log line
+ *                 (strerror() in user space, the errno's name in tdb.ko)
  *   compiler      likely() unlikely() container_of() ARRAY_SIZE() prefetch()
  *                 prefetchw() (for a line about to be written)
  *                 __always_inline __maybe_unused noinline
@@ -16,7 +18,9 @@
  *   ordering      READ_ONCE() WRITE_ONCE() smp_load_acquire()
  *                 smp_store_release() smp_mb()
  *   atomics       port_atomic_t (a long): port_atomic_read/set/add/
- *                 add_return/sub/inc/dec_return
+ *                 add_return/sub/inc/dec_return; port_atomic_xchg(a, v)
+ *                 and port_atomic_cmpxchg(a, old, new), fully ordered,
+ *                 returning the value that was there before
  *   rcu           rcu_read_lock() rcu_read_unlock() rcu_dereference()
  *                 rcu_assign_pointer() struct rcu_head call_rcu()
  *                 synchronize_rcu() rcu_barrier()
@@ -51,7 +55,14 @@
  *                 kernel's hsiphash on 64-bit).  The key is u64 k[2] in
  *                 every port: checkpoints store it (see table.h)
  *   random        port_random_bytes(buf, len)
- *   time          port_time_ns(): monotonic nanoseconds
+ *   time          port_time_ns(): monotonic nanoseconds;
+ *                 port_real_seconds(): the wall clock, seconds since the
+ *                 epoch (for file headers, never for intervals);
+ *                 port_fsleep(usecs): sleep at least that long, maybe
+ *                 a little longer (the kernel's fsleep())
+ *   threads       struct port_thread, port_thread_run/join: see below
+ *   waiting       port_waitq_t port_waitq_init/destroy, port_wake_up(),
+ *                 port_wait_event_timeout(): see below
  *   logging       port_log(level, fmt, ...) with PORT_LOG_ERR/WARN/INFO/DEBUG
  *   netlink       struct nlmsghdr, struct nlattr, NLMSG_ALIGN() NLMSG_HDRLEN
  *                 NLA_ALIGN() NLA_HDRLEN NLA_TYPE_MASK, nla_type() nla_len()
@@ -169,5 +180,51 @@ int port_dir_sync(const char *dir);
  */
 int port_dir_list(const char *dir, int (*fn)(void *arg, const char *name),
 		  void *arg);
+
+/*
+ * Threads, for the engine's background work (the log writer, the
+ * checkpoint thread): kthreads in tdb.ko, pthreads in user space.
+ *
+ * port_thread_run() starts @fn(@arg) on a new thread called @name (15
+ * characters at most are kept: the kernel's comm) at nice value @nice
+ * (0: the default; positive: yields the CPU to the owner's workers), and
+ * stores a handle in *@out.  0 or -errno (-ENOMEM, -EAGAIN).  The new
+ * thread may sleep and do file I/O; in user space it must call
+ * port_rcu_thread_online() itself before reading under RCU.  Its signals
+ * are blocked in tdb.ko (a kthread takes none) and inherited from the
+ * starter in user space.
+ *
+ * port_thread_join() waits until @fn returned and frees the handle.  It
+ * does not ask @fn to return: the caller tells it through its own state
+ * (a flag and port_wake_up()) first.  Never from the thread itself.
+ */
+struct port_thread;
+
+int port_thread_run(struct port_thread **out, int (*fn)(void *arg), void *arg,
+		    const char *name, int nice);
+void port_thread_join(struct port_thread *t);
+
+/*
+ * Waiting, with the kernel's wait_event()/wake_up() contract.  A waker
+ * makes @cond true (WRITE_ONCE, an atomic...) and then calls
+ * port_wake_up(wq), which wakes every waiter and waits for nothing but
+ * a short lock (a spinlock in tdb.ko, where it may be called from any
+ * context, a spinlock held or in softirq; a mutex in user space).  A waiter calls
+ *
+ *	ret = port_wait_event_timeout(wq, cond, timeout_ms);
+ *
+ * which returns at once when @cond (an expression, evaluated any number
+ * of times) is true, else sleeps until a wake-up finds it true or
+ * @timeout_ms passes: > 0 when @cond was true, 0 on timeout, -EINTR in
+ * tdb.ko when a signal came to a user task (a kthread takes none).  A
+ * wake-up between the waiter's test of @cond and its sleep is not lost.
+ * The timeout is coarse: jiffies in tdb.ko (4 ms at HZ=250), so it is for
+ * periodic work and for bounding a wait, not for precise delays
+ * (port_fsleep()).  The waiter may sleep; never under a spinlock or in
+ * an RCU read-side section.
+ *
+ * port_waitq_init() before first use, port_waitq_destroy() once nobody
+ * waits or wakes any more.
+ */
 
 #endif /* TDB_CORE_PORT_H */

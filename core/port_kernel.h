@@ -31,6 +31,9 @@
 #include <linux/crc32c.h>
 #include <linux/siphash.h>
 #include <linux/timekeeping.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/wait.h>
 #include <net/netlink.h>
 
 /*
@@ -83,6 +86,16 @@ static inline void port_atomic_inc(port_atomic_t *a)
 static inline long port_atomic_dec_return(port_atomic_t *a)
 {
 	return atomic_long_dec_return(a);
+}
+
+static inline long port_atomic_xchg(port_atomic_t *a, long v)
+{
+	return atomic_long_xchg(a, v);
+}
+
+static inline long port_atomic_cmpxchg(port_atomic_t *a, long old, long v)
+{
+	return atomic_long_cmpxchg(a, old, v);
 }
 
 /*
@@ -208,6 +221,44 @@ static inline u64 port_time_ns(void)
 {
 	return ktime_get_ns();
 }
+
+static inline u64 port_real_seconds(void)
+{
+	return ktime_get_real_seconds();
+}
+
+/* usleep_range() below 20 ms, msleep() above: uninterruptible. */
+static inline void port_fsleep(unsigned long usecs)
+{
+	fsleep(usecs);
+}
+
+/*
+ * The errno's name ("ENOSPC") where port_user.c has strerror()'s text:
+ * the kernel has no message table, and its errname() is not exported.
+ */
+const char *port_strerror(int err);
+
+/*
+ * Waiting: the kernel's wait queues.  Interruptible, so that a sleeping
+ * kthread neither counts in the load average nor trips the hung-task
+ * check; a kthread takes no signals, so only a user task (a generic
+ * netlink request) sees -EINTR.  port_thread_join() lets a thread finish
+ * before kthread_stop() can raise its signal flag.
+ */
+typedef wait_queue_head_t port_waitq_t;
+
+#define port_waitq_init(wq) init_waitqueue_head(wq)
+#define port_waitq_destroy(wq) ((void)(wq))
+#define port_wake_up(wq) wake_up_all(wq)
+
+#define port_wait_event_timeout(wq, cond, timeout_ms)                       \
+	({                                                                  \
+		long __pret = wait_event_interruptible_timeout(             \
+			*(wq), cond, msecs_to_jiffies(timeout_ms));         \
+									    \
+		__pret > 0 ? 1 : __pret ? -EINTR : 0;                       \
+	})
 
 /*
  * printk, prefixed "tdb: ", at the level given (PORT_LOG_DEBUG is

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * port_user.c - user-space implementations of the port primitives that are
- * not one-line wrappers: pages, hashing, randomness, time and logging.
+ * not one-line wrappers: pages, hashing, randomness, time, threads,
+ * waiting and logging.
  */
 #define PORT_USER_IMPL
 #include "port.h"
@@ -263,6 +264,105 @@ u64 port_time_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+u64 port_real_seconds(void)
+{
+	return (u64)time(NULL);
+}
+
+void port_fsleep(unsigned long usecs)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(usecs / 1000000),
+		.tv_nsec = (long)(usecs % 1000000) * 1000,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+void port_waitq_init(port_waitq_t *wq)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&wq->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&wq->cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+void port_waitq_destroy(port_waitq_t *wq)
+{
+	pthread_cond_destroy(&wq->cond);
+	pthread_mutex_destroy(&wq->lock);
+}
+
+void port_wake_up(port_waitq_t *wq)
+{
+	pthread_mutex_lock(&wq->lock);
+	pthread_cond_broadcast(&wq->cond);
+	pthread_mutex_unlock(&wq->lock);
+}
+
+bool port_waitq_sleep(port_waitq_t *wq, u64 end)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(end / 1000000000ULL),
+		.tv_nsec = (long)(end % 1000000000ULL),
+	};
+
+	pthread_cond_timedwait(&wq->cond, &wq->lock, &ts);
+	return port_time_ns() < end;
+}
+
+struct port_thread {
+	pthread_t tid;
+	int (*fn)(void *arg);
+	void *arg;
+	int nice;
+	char name[16];
+};
+
+static void *port_thread_main(void *arg)
+{
+	struct port_thread *t = arg;
+
+	pthread_setname_np(pthread_self(), t->name);
+	/* Linux applies a thread's own nice value to it alone. */
+	if (t->nice && setpriority(PRIO_PROCESS, (id_t)gettid(), t->nice))
+		port_log(PORT_LOG_DEBUG, "%s thread: setpriority: %s", t->name,
+			 strerror(errno));
+	t->fn(t->arg);
+	return NULL;
+}
+
+int port_thread_run(struct port_thread **out, int (*fn)(void *arg), void *arg,
+		    const char *name, int nice)
+{
+	struct port_thread *t = calloc(1, sizeof(*t));
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	t->fn = fn;
+	t->arg = arg;
+	t->nice = nice;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	err = pthread_create(&t->tid, NULL, port_thread_main, t);
+	if (err) {
+		free(t);
+		return -err;
+	}
+	*out = t;
+	return 0;
+}
+
+void port_thread_join(struct port_thread *t)
+{
+	pthread_join(t->tid, NULL);
+	free(t);
 }
 
 static void port_log_stderr(int level, const char *msg)

@@ -106,6 +106,18 @@ static inline long port_atomic_dec_return(port_atomic_t *a)
 	return __atomic_sub_fetch(&a->v, 1, __ATOMIC_SEQ_CST);
 }
 
+static inline long port_atomic_xchg(port_atomic_t *a, long v)
+{
+	return __atomic_exchange_n(&a->v, v, __ATOMIC_SEQ_CST);
+}
+
+static inline long port_atomic_cmpxchg(port_atomic_t *a, long old, long v)
+{
+	__atomic_compare_exchange_n(&a->v, &old, v, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
+	return old;
+}
+
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
 #define port_poison(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
@@ -205,6 +217,47 @@ u32 port_hash(const void *data, size_t len, const struct port_hash_key *key);
 
 void port_random_bytes(void *buf, size_t len);
 u64 port_time_ns(void);
+u64 port_real_seconds(void);
+void port_fsleep(unsigned long usecs);
+
+static inline const char *port_strerror(int err)
+{
+	return strerror(-err);
+}
+
+/*
+ * Waiting: a mutex and a condition variable on CLOCK_MONOTONIC (so that a
+ * timeout does not move with the wall clock).  The waiter tests @cond
+ * under the mutex and port_wake_up() takes it before it broadcasts, so a
+ * wake-up cannot fall between the test and the sleep.
+ */
+typedef struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+} port_waitq_t;
+
+void port_waitq_init(port_waitq_t *wq);
+void port_waitq_destroy(port_waitq_t *wq);
+void port_wake_up(port_waitq_t *wq);
+/* With wq->lock held: one sleep; false once @end (port_time_ns()) passed. */
+bool port_waitq_sleep(port_waitq_t *wq, u64 end);
+
+#define port_wait_event_timeout(wq, cond, timeout_ms)                       \
+	({                                                                  \
+		port_waitq_t *__pwq = (wq);                                 \
+		u64 __pend = port_time_ns() + (u64)(timeout_ms) * 1000000;  \
+		int __pret = 1;                                             \
+									    \
+		pthread_mutex_lock(&__pwq->lock);                           \
+		while (!(cond)) {                                           \
+			if (!port_waitq_sleep(__pwq, __pend)) {             \
+				__pret = !!(cond);                          \
+				break;                                      \
+			}                                                   \
+		}                                                           \
+		pthread_mutex_unlock(&__pwq->lock);                         \
+		__pret;                                                     \
+	})
 
 void port_log(int level, const char *fmt, ...) __printf(2, 3);
 
@@ -267,6 +320,7 @@ u32 port_crc32c_sw(u32 crc, const void *buf, size_t len);
 #ifdef PORT_USER_IMPL
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #endif
 

@@ -150,6 +150,8 @@ static struct genl_family tdb_genl_family __ro_after_init = {
 	.name = TDB_GENL_NAME,
 	.version = TDB_GENL_VERSION,
 	.maxattr = 0,
+	/* A checkpoint takes seconds: not under genl's global mutex. */
+	.parallel_ops = true,
 	.module = THIS_MODULE,
 	.small_ops = tdb_genl_ops,
 	.n_small_ops = ARRAY_SIZE(tdb_genl_ops),

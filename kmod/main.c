@@ -16,6 +16,9 @@
  *   max_conns    connections one non-root uid may hold (default 256;
  *                0: no limit)
  *   workers      worker kthreads (default: one per online CPU)
+ *   flush_ms, ckpt_secs, ckpt_log_mib, accept_loss
+ *                tdbd's --flush-interval, --checkpoint-interval,
+ *                --checkpoint-log (in MiB) and --accept-loss
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -24,6 +27,7 @@
 #include <linux/moduleparam.h>
 
 #include "kmod.h"
+#include "journal.h"
 #include "pool.h"
 
 char *tdb_data_dir = "/var/lib/tdb";
@@ -42,23 +46,79 @@ unsigned int tdb_max_conns = 256;
 module_param_named(max_conns, tdb_max_conns, uint, 0444);
 MODULE_PARM_DESC(max_conns, "connections per non-root uid (0: no limit)");
 
+static unsigned int tdb_flush_ms = 10;
+module_param_named(flush_ms, tdb_flush_ms, uint, 0444);
+MODULE_PARM_DESC(flush_ms, "async tables are on disk within this many ms");
+
+static unsigned int tdb_ckpt_secs = 60;
+module_param_named(ckpt_secs, tdb_ckpt_secs, uint, 0444);
+MODULE_PARM_DESC(ckpt_secs, "seconds between checkpoints (0: none)");
+
+static unsigned int tdb_ckpt_log_mib = 128;
+module_param_named(ckpt_log_mib, tdb_ckpt_log_mib, uint, 0444);
+MODULE_PARM_DESC(ckpt_log_mib,
+		 "log MiB past a checkpoint that call for the next (0: none)");
+
+static bool tdb_accept_loss;
+module_param_named(accept_loss, tdb_accept_loss, bool, 0444);
+MODULE_PARM_DESC(accept_loss,
+		 "load past a corrupt checkpoint or log, losing what it held");
+
 unsigned int tdb_nr_workers;
 module_param_named(workers, tdb_nr_workers, uint, 0444);
 MODULE_PARM_DESC(workers, "worker kthreads (0: one per online CPU)");
 
 struct tdb_owner tdb_owner;
 
+static struct tdb_journal *tdb_journal;
+
 void tdb_kmod_log_want(u64 lsn)
 {
+	tdb_journal_want(tdb_journal, lsn);
 }
 
 void tdb_kmod_log_appended(void)
 {
+	tdb_journal_appended(tdb_journal);
 }
 
 int tdb_kmod_checkpoint(u64 *lsn)
 {
-	return -EOPNOTSUPP;
+	int err = tdb_journal_checkpoint(tdb_journal);
+
+	*lsn = READ_ONCE(tdb_owner.log.ckpt_lsn);
+	return err;
+}
+
+static void tdb_log_progress(void *arg, u64 durable, int err)
+{
+	tdb_workers_log_progress(durable, err);
+}
+
+/* Recovers the tables and starts the log; 0 or -errno (logged). */
+static int __init tdb_journal_init(void)
+{
+	const struct tdb_journal_opts opts = {
+		.dir = tdb_data_dir,
+		.flush_ms = tdb_flush_ms,
+		.ckpt_secs = tdb_ckpt_secs,
+		.ckpt_log = (u64)tdb_ckpt_log_mib << 20,
+		.accept_loss = tdb_accept_loss,
+		.host = "tdb.ko",
+		.loss_flag = "accept_loss=1",
+		.log_progress = tdb_log_progress,
+	};
+	int err;
+
+	err = tdb_journal_recover(&tdb_owner, &opts, &tdb_journal);
+	if (err)
+		return err;
+	err = tdb_journal_start(tdb_journal);
+	if (err) {
+		tdb_journal_stop(tdb_journal);
+		tdb_journal = NULL;
+	}
+	return err;
 }
 
 static int __init tdb_check_params(void)
@@ -124,9 +184,12 @@ static int __init tdb_init(void)
 	err = tdb_owner_init(&tdb_owner);
 	if (err)
 		goto pcache_fini;
-	err = tdb_workers_start(tdb_nr_workers);
+	err = tdb_journal_init();
 	if (err)
 		goto owner_fini;
+	err = tdb_workers_start(tdb_nr_workers);
+	if (err)
+		goto journal_stop;
 	/* Last: clients come once everything serves them. */
 	err = tdb_genl_init();
 	if (err)
@@ -142,6 +205,8 @@ genl_fini:
 	tdb_genl_fini();
 workers_stop:
 	tdb_workers_stop();
+journal_stop:
+	tdb_journal_stop(tdb_journal);
 owner_fini:
 	tdb_owner_fini(&tdb_owner);
 	rcu_barrier();
@@ -155,6 +220,8 @@ static void __exit tdb_exit(void)
 	tdb_dev_fini();
 	tdb_genl_fini();
 	tdb_workers_stop();
+	/* The last checkpoint: the next insmod replays next to nothing. */
+	tdb_journal_stop(tdb_journal);
 	tdb_owner_fini(&tdb_owner);
 	/* RCU callbacks run module code: none may be left when it goes. */
 	rcu_barrier();

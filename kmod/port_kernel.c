@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * port_kernel.c - kernel implementations of the port primitives that are
- * not one-line wrappers: logging, randomness, attribute parsing and files.
+ * not one-line wrappers: logging, error names, randomness, threads,
+ * attribute parsing and files.
  * Each function mirrors its namesake in core/port_user.c (return values,
  * errno conventions); where the kernel forces a difference, its comment
  * says so.
@@ -26,6 +27,9 @@
 #include <linux/random.h>
 #include <linux/printk.h>
 #include <linux/build_bug.h>
+#include <linux/kthread.h>
+#include <linux/completion.h>
+#include <linux/sched/task.h>
 
 static_assert(sizeof(struct port_hash_key) == sizeof(hsiphash_key_t));
 
@@ -78,6 +82,97 @@ void port_log(int level, const char *fmt, ...)
 		break;
 	}
 	va_end(ap);
+}
+
+/* The errors that the engine, the disk and the allocators produce. */
+#define PORT_ERRNO(e) [e] = #e
+
+static const char *const port_errnames[] = {
+	PORT_ERRNO(EPERM),	 PORT_ERRNO(ENOENT),	PORT_ERRNO(EINTR),
+	PORT_ERRNO(EIO),	 PORT_ERRNO(ENXIO),	PORT_ERRNO(E2BIG),
+	PORT_ERRNO(EBADF),	 PORT_ERRNO(EAGAIN),	PORT_ERRNO(ENOMEM),
+	PORT_ERRNO(EACCES),	 PORT_ERRNO(EFAULT),	PORT_ERRNO(EBUSY),
+	PORT_ERRNO(EEXIST),	 PORT_ERRNO(EXDEV),	PORT_ERRNO(ENODEV),
+	PORT_ERRNO(ENOTDIR),	 PORT_ERRNO(EISDIR),	PORT_ERRNO(EINVAL),
+	PORT_ERRNO(ENFILE),	 PORT_ERRNO(EMFILE),	PORT_ERRNO(ETXTBSY),
+	PORT_ERRNO(EFBIG),	 PORT_ERRNO(ENOSPC),	PORT_ERRNO(ESPIPE),
+	PORT_ERRNO(EROFS),	 PORT_ERRNO(EMLINK),	PORT_ERRNO(ERANGE),
+	PORT_ERRNO(ENAMETOOLONG), PORT_ERRNO(ENOSYS),	PORT_ERRNO(ENOTEMPTY),
+	PORT_ERRNO(ELOOP),	 PORT_ERRNO(ENODATA),	PORT_ERRNO(EOVERFLOW),
+	PORT_ERRNO(EBADMSG),	 PORT_ERRNO(EUSERS),	PORT_ERRNO(EOPNOTSUPP),
+	PORT_ERRNO(ENOBUFS),	 PORT_ERRNO(ESHUTDOWN), PORT_ERRNO(ETIMEDOUT),
+	PORT_ERRNO(ESTALE),	 PORT_ERRNO(EUCLEAN),	PORT_ERRNO(EDQUOT),
+	PORT_ERRNO(ECANCELED),	 PORT_ERRNO(EPROTONOSUPPORT),
+	PORT_ERRNO(ELIBBAD),
+};
+
+const char *port_strerror(int err)
+{
+	if (err < 0 && -err < ARRAY_SIZE(port_errnames) &&
+	    port_errnames[-err])
+		return port_errnames[-err];
+	return "unknown error";
+}
+
+/*
+ * Threads: a kthread runs @fn through port_thread_main(), which signals
+ * @done when @fn returned.  Joining waits for that before kthread_stop():
+ * kthread_stop() marks the thread as having a signal pending, which would
+ * cut short every interruptible wait of work still to finish (the last
+ * checkpoint).  The task is held so that kthread_stop() may follow a
+ * thread that already exited.
+ */
+struct port_thread {
+	struct task_struct *task;
+	int (*fn)(void *arg);
+	void *arg;
+	struct completion done;
+};
+
+static int port_thread_main(void *arg)
+{
+	struct port_thread *t = arg;
+
+	t->fn(t->arg);
+	complete(&t->done);
+	return 0;
+}
+
+int port_thread_run(struct port_thread **out, int (*fn)(void *arg), void *arg,
+		    const char *name, int nice)
+{
+	struct port_thread *t = kzalloc(sizeof(*t), GFP_KERNEL);
+	struct task_struct *task;
+
+	if (!t)
+		return -ENOMEM;
+	t->fn = fn;
+	t->arg = arg;
+	init_completion(&t->done);
+	task = kthread_create(port_thread_main, t, "%s", name);
+	if (IS_ERR(task)) {
+		kfree(t);
+		return PTR_ERR(task);
+	}
+	get_task_struct(task);
+	set_user_nice(task, nice);
+	t->task = task;
+	*out = t;
+	wake_up_process(task);
+	return 0;
+}
+
+/*
+ * Waits in slices, so that a long last checkpoint at rmmod does not look
+ * like a hung task.
+ */
+void port_thread_join(struct port_thread *t)
+{
+	while (!wait_for_completion_timeout(&t->done, 10 * HZ))
+		;
+	kthread_stop(t->task);
+	put_task_struct(t->task);
+	kfree(t);
 }
 
 /*

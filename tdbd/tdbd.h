@@ -164,17 +164,7 @@ int conn_send_welcome(struct conn *c);
 /* Ends the session and frees everything; runs on an RCU-online thread. */
 void conn_destroy(struct conn *c);
 
-/* replay.c */
-struct tdb_wal_report;
-/*
- * Replays the log in @dir from @from into owner.db (tdb_wal_replay()'s
- * flags and report); counts the records applied and those skipped for
- * want of their table.  0 or -errno (logged).
- */
-int replay_log(const char *dir, u64 from, unsigned int flags,
-	       struct tdb_wal_report *rep, u64 *applied, u64 *orphans);
-
-/* journal.c: recovery, the log thread and the checkpoint thread. */
+/* journal.c: tdbd's one journal (core/journal.h), with tdbd's options. */
 /*
  * Loads the newest checkpoint and replays the log into owner.db, then
  * opens the log for writing and sets owner.db.wal.  0, or -1 after

@@ -18,7 +18,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 
 #include "ckpt.h"
 #include "pool.h"
+#include "tmpdir.h"
 
 static char dir[64];
 static char last_log[512];
@@ -48,23 +48,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct dirent *de;
-	char path[512];
-	DIR *d = opendir(dir);
-
 	(void)state;
 	tdb_db_fini(&db);
 	tdb_db_fini(&db2);
-	if (d) {
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	return rmdir(dir);
+	return tmpdir_remove(dir);
 }
 
 /* Files and bytes. */
@@ -138,15 +125,7 @@ static const char *tmp_name(u64 lsn)
 /* Names in the directory that start with "ckpt-". */
 static int count_ckpt_files(void)
 {
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		n += !strncmp(de->d_name, "ckpt-", 5);
-	closedir(d);
-	return n;
+	return tmpdir_count(dir, "ckpt-");
 }
 
 static void put_le32(u8 *p, u32 v)

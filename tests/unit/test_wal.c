@@ -15,7 +15,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 
 #include "pool.h"
 #include "wal.h"
+#include "tmpdir.h"
 
 #define NREC_MAX 8000
 #define SEG_SMALL 4096
@@ -42,21 +42,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct dirent *de;
-	char path[512];
-	DIR *d = opendir(dir);
-
 	(void)state;
-	if (d) {
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	return rmdir(dir);
+	return tmpdir_remove(dir);
 }
 
 /* Record i of a run is determined by i; i % 97 == 50 exceeds a segment. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * replay.c - applying the log to the tables at start-up.
+ * replay.c - applying the log to the tables at start-up (recovery, in
+ * journal.c).
  *
  * Replay is what bounds recovery once a checkpoint is loaded, and its
  * cost is memory latency: a put into a large table misses the cache on
@@ -12,11 +13,7 @@
  * in log order: anything else (a delete, a large value, another table, a
  * create or drop) drains the pipeline first.
  */
-#include <errno.h>
-#include <string.h>
-
-#include "tdbd.h"
-#include "wal.h"
+#include "replay.h"
 
 #define REPLAY_AHEAD 16
 /* Puts with more key and value bytes than this skip the pipeline. */
@@ -29,8 +26,9 @@ struct replay_slot {
 };
 
 struct replay {
-	u64 applied;
-	u64 orphans;		/* records for tables that do not exist */
+	struct tdb_db *db;
+	const char *host;	/* named in messages: "tdbd" */
+	struct tdb_replay_counts counts;
 	struct tdb_table *t;	/* the table of the last record, held */
 	unsigned int head, n;	/* pending puts, oldest at head */
 	struct replay_slot slot[REPLAY_AHEAD];
@@ -44,7 +42,7 @@ static int replay_put(struct replay *r, const void *key, u32 klen,
 	if (err)
 		return err;
 	tdb_table_set_log_lsn(r->t, end);
-	r->applied++;
+	r->counts.applied++;
 	return 0;
 }
 
@@ -111,7 +109,7 @@ static int replay_table(struct replay *r, const char *name)
 	if (err)
 		return err;
 	rcu_read_lock();
-	t = tdb_table_find(&owner.db, name);
+	t = tdb_table_find(r->db, name);
 	if (t)
 		tdb_table_hold(t);
 	rcu_read_unlock();
@@ -127,7 +125,7 @@ static int replay_write(struct replay *r, const struct tdb_wal_rec *rec,
 	if (err)
 		return err;
 	if (!r->t) {
-		r->orphans++;
+		r->counts.orphans++;
 		return 0;
 	}
 	if (rec->type == TDB_WAL_PUT) {
@@ -151,7 +149,7 @@ static int replay_write(struct replay *r, const struct tdb_wal_rec *rec,
 	if (err && err != -ENOENT)
 		return err;
 	tdb_table_set_log_lsn(r->t, end);
-	r->applied++;
+	r->counts.applied++;
 	return 0;
 }
 
@@ -167,15 +165,15 @@ static int replay_table_op(struct replay *r, const struct tdb_wal_rec *rec,
 	if (err)
 		return err;
 	if (rec->type == TDB_WAL_TABLE_DROP) {
-		err = tdb_table_drop(&owner.db, rec->name, NULL, NULL);
+		err = tdb_table_drop(r->db, rec->name, NULL, NULL);
 		return err == -ENOENT ? 0 : err;
 	}
 	if (rec->type == TDB_WAL_TABLE_SWAP ||
 	    rec->type == TDB_WAL_TABLE_MERGE) {
 		err = rec->type == TDB_WAL_TABLE_SWAP ?
-			      tdb_table_swap(&owner.db, rec->name, rec->name2,
+			      tdb_table_swap(r->db, rec->name, rec->name2,
 					     NULL, false) :
-			      tdb_table_merge(&owner.db, rec->name, rec->name2,
+			      tdb_table_merge(r->db, rec->name, rec->name2,
 					      NULL, false);
 		/* Already applied: the checkpoint holds the result. */
 		if (err == -ENOENT)
@@ -186,9 +184,9 @@ static int replay_table_op(struct replay *r, const struct tdb_wal_rec *rec,
 			tdb_table_set_log_lsn(r->t, end);
 		return err;
 	}
-	err = tdb_table_create(&owner.db, rec->name, &rec->opts);
+	err = tdb_table_create(r->db, rec->name, &rec->opts);
 	if (err == -EEXIST)
-		err = tdb_table_set_opts(&owner.db, rec->name, &rec->opts);
+		err = tdb_table_set_opts(r->db, rec->name, &rec->opts);
 	if (!err)
 		err = replay_table(r, rec->name);
 	if (!err && r->t)
@@ -213,34 +211,40 @@ static int replay_one(void *arg, const struct tdb_wal_rec *rec, u64 lsn,
 	case TDB_WAL_TABLE_MERGE:
 		err = replay_table_op(r, rec, end);
 		if (!err)
-			r->applied++;
+			r->counts.applied++;
 		break;
 	default:
-		log_msg(LOG_ERR, "log record at LSN %llu: type %u is not supported by this tdbd",
-			(unsigned long long)lsn, rec->type);
+		port_log(PORT_LOG_ERR, "log record at LSN %llu: type %u is not supported by this %s",
+			 (unsigned long long)lsn, rec->type, r->host);
 		return -EOPNOTSUPP;
 	}
 	/* A pending put that fails is reported at a later record's LSN. */
 	if (err)
-		log_msg(LOG_ERR, "log record at or before LSN %llu (table %s): %s",
-			(unsigned long long)lsn, rec->name, strerror(-err));
+		port_log(PORT_LOG_ERR, "log record at or before LSN %llu (table %s): %s",
+			 (unsigned long long)lsn, rec->name, port_strerror(err));
 	return err;
 }
 
-int replay_log(const char *dir, u64 from, unsigned int flags,
-	       struct tdb_wal_report *rep, u64 *applied, u64 *orphans)
+int tdb_replay_log(struct tdb_db *db, const char *dir, u64 from,
+		   unsigned int flags, const char *host,
+		   struct tdb_wal_report *rep, struct tdb_replay_counts *n)
 {
-	static struct replay r;
+	/* Off the stack: the slots are 4 KiB, a kernel stack 16. */
+	struct replay *r = port_zalloc(sizeof(*r));
 	int err, e;
 
-	memset(&r, 0, sizeof(r));
-	err = tdb_wal_replay(dir, from, flags, replay_one, &r, rep);
-	e = replay_forget(&r);
+	if (!r)
+		return -ENOMEM;
+	r->db = db;
+	r->host = host;
+	err = tdb_wal_replay(dir, from, flags, replay_one, r, rep);
+	e = replay_forget(r);
 	if (e && !err) {
-		log_msg(LOG_ERR, "the last log records: %s", strerror(-e));
+		port_log(PORT_LOG_ERR, "the last log records: %s",
+			 port_strerror(e));
 		err = e;
 	}
-	*applied = r.applied;
-	*orphans = r.orphans;
+	*n = r->counts;
+	port_free(r, sizeof(*r));
 	return err;
 }
