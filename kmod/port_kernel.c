@@ -26,6 +26,7 @@
 #include <linux/stat.h>
 #include <linux/random.h>
 #include <linux/printk.h>
+#include <linux/ratelimit.h>
 #include <linux/build_bug.h>
 #include <linux/kthread.h>
 #include <linux/completion.h>
@@ -55,12 +56,20 @@ void port_random_bytes(void *buf, size_t len)
 /*
  * printk at the level given.  port_user.c formats into 512 bytes and
  * hands the line to a sink; printk's own limit (about 1 KiB) applies here.
+ *
+ * Warnings and below are rate-limited: clients can cause them (each
+ * connection closed for malformed frames says why), and a client must
+ * not be able to flood the kernel log.  Errors are the owner's own
+ * (the disk, recovery) and always go out.
  */
 void port_log(int level, const char *fmt, ...)
 {
+	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 100);
 	struct va_format vaf;
 	va_list ap;
 
+	if (level != PORT_LOG_ERR && !__ratelimit(&rs))
+		return;
 	va_start(ap, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &ap;
