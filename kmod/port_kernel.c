@@ -57,7 +57,7 @@ void port_random_bytes(void *buf, size_t len)
  * printk at the level given.  port_user.c formats into 512 bytes and
  * hands the line to a sink; printk's own limit (about 1 KiB) applies here.
  *
- * Warnings and below are rate-limited: clients can cause them (each
+ * Warnings and notes are rate-limited: clients can cause them (each
  * connection closed for malformed frames says why), and a client must
  * not be able to flood the kernel log.  Errors are the owner's own
  * (the disk, recovery) and always go out.
@@ -68,7 +68,9 @@ void port_log(int level, const char *fmt, ...)
 	struct va_format vaf;
 	va_list ap;
 
-	if (level != PORT_LOG_ERR && !__ratelimit(&rs))
+	/* Debug lines print only when enabled: they spend no budget. */
+	if (level != PORT_LOG_ERR && level != PORT_LOG_DEBUG &&
+	    !__ratelimit(&rs))
 		return;
 	va_start(ap, fmt);
 	vaf.fmt = fmt;
