@@ -7,6 +7,10 @@
 #   make run        the main job: build, start tdbd, show tdbcli against it
 #   make kmod       build kmod/tdb.ko against Debian's kernel headers
 #                   (KDIR=... for others; see kmod/Makefile)
+#   make kmod-test  boot Debian's kernel under qemu and test tdb.ko there
+#                   (also part of make test); make kmod-bench compares
+#                   tdb.ko with tdbd in that guest
+#   make dkms-install  register tdb.ko's sources with DKMS
 #
 # Objects go to $(O) (default build/); the sanitizer build to build/san.
 
@@ -39,6 +43,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
 
 LIBTDB_SONAME := libtdb.so.1
+TDB_VERSION := 0.1.0
 # What libtdb links: programs linking libtdb.a need the same.
 LDLIBS_LIB := -lmnl -ljansson
 PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
@@ -46,7 +51,7 @@ PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
 
 .PHONY: all deps deps-test deps-bench test unit integration cli-test \
 	test-plain test-san bench bench-ring bench-durable bench-load run clean \
-	kmod kmod-clean
+	kmod kmod-clean dkms-install kmod-test kmod-bench
 all: deps-test $(O)/libtdbcore.a $(PROGS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
 
 deps:
@@ -127,6 +132,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory test-plain
 	@$(MAKE) --no-print-directory test-san
 	@tests/check-core-includes.sh
+	@$(MAKE) --no-print-directory kmod-test
 
 bench: deps-bench $(BENCH_BIN) $(PROGS)
 	$(O)/bench/alloc
@@ -151,12 +157,51 @@ run: deps $(PROGS)
 	@scripts/run.sh $(O)
 
 # Kbuild writes its objects next to the sources (core/, kmod/).
+# O= for the sub-make: Kbuild would take our O (when given on the command
+# line) as its own output directory.
 kmod:
 	@scripts/deps.sh kmod
-	@$(MAKE) --no-print-directory -C kmod
+	@$(MAKE) --no-print-directory -C kmod O=
 
 kmod-clean:
-	@$(MAKE) --no-print-directory -C kmod clean
+	@$(MAKE) --no-print-directory -C kmod clean O=
+
+# The module's sources for DKMS (kmod/dkms.conf): what Kbuild reads, under
+# $(DESTDIR)/usr/src/tdb-$(TDB_VERSION), registered with dkms unless
+# DESTDIR is set (a package registers it when installed).
+DKMS_SRC = $(DESTDIR)/usr/src/tdb-$(TDB_VERSION)
+dkms-install:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	tar -c --exclude='*.o' --exclude='*.ko' --exclude='.*' \
+		--exclude='*.mod*' --exclude='Module.symvers' \
+		--exclude='modules.order' kmod core include | \
+		tar -x -C $(DKMS_SRC)
+	sed 's/@VERSION@/$(TDB_VERSION)/' kmod/dkms.conf >$(DKMS_SRC)/dkms.conf
+	rm $(DKMS_SRC)/kmod/dkms.conf
+	if [ -z "$(DESTDIR)" ]; then dkms add -m tdb -v $(TDB_VERSION); fi
+
+# tdb.ko under qemu (scripts/kmod-test.sh): the guest runs the integration
+# suite against /dev/tdb, rmmod/insmod and power cuts.  The guest's helper
+# programs (tests/kmod/*.c) link libtdb as the integration tests do.
+KMOD_TEST_BIN := $(patsubst %.c,$(O)/%,$(wildcard tests/kmod/*.c))
+$(O)/tests/kmod/%: $(O)/tests/kmod/%.o $(O)/libtdb/libtdb.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
+
+kmod-test:
+	@scripts/deps.sh kmod-test
+	@$(MAKE) --no-print-directory kmod
+	@$(MAKE) --no-print-directory $(PROGS) $(INTEG_BIN) $(KMOD_TEST_BIN)
+	@scripts/kmod-test.sh $(O)
+
+# Gets and durable puts against tdb.ko and tdbd in one guest (TCG: the
+# ratio between the two owners is what counts).
+kmod-bench:
+	@scripts/deps.sh kmod-test
+	@$(MAKE) --no-print-directory kmod
+	@$(MAKE) --no-print-directory $(PROGS) $(KMOD_TEST_BIN) \
+		$(O)/bench/ring $(O)/bench/durable
+	@TDB_KMOD_ONLY=bench scripts/kmod-test.sh $(O)
 
 clean:
 	rm -rf build

@@ -5,12 +5,17 @@
 #   test   CMocka and what the tests drive
 #   bench  the peers that the benchmarks compare against
 #   kmod   the Debian kernel headers that tdb.ko builds against (6.1)
+#   kmod-test  what make kmod-test boots: the kernel image matching those
+#          headers, qemu, a static busybox and the tools that pack the
+#          initramfs and make the power-cut disk image
 set -eu
 
 pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev libjansson-dev libcsv-dev"
 pkgs_test="libcmocka-dev"
 pkgs_bench="liblmdb-dev ipset nftables util-linux"
 pkgs_kmod="gcc make linux-headers-amd64"
+pkgs_kmod_test="linux-headers-amd64 linux-image-amd64 qemu-system-x86 \
+	busybox-static cpio gzip kmod e2fsprogs"
 
 want=""
 for group in "$@"; do
@@ -19,6 +24,8 @@ for group in "$@"; do
 	test) want="$want $pkgs_build $pkgs_test" ;;
 	bench) want="$want $pkgs_build $pkgs_bench" ;;
 	kmod) want="$want $pkgs_kmod" ;;
+	kmod-test) want="$want $pkgs_build $pkgs_test $pkgs_kmod \
+		$pkgs_kmod_test" ;;
 	*) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
 	esac
 done

@@ -18,6 +18,12 @@
  *    hand (struct h_nlmsghdr, h_nlattr), the netlink ABI written out, so
  *    that malformed ones can be made too.
  *
+ * The owner is tdbd, which run.sh starts and names in TDB_SOCKET, or
+ * tdb.ko, already loaded, when TDB_TEST_OWNER=kmod (run.sh's kmod mode,
+ * which make kmod-test runs in its guest): TDB_SOCKET is unset, libtdb
+ * picks TDB_DEVICE, and the raw client connects through the device's
+ * ioctls instead of the socket's handshake (h_kmod()).
+ *
  * All waits are bounded in time; nothing here blocks forever.
  */
 #ifndef TDB_TEST_HARNESS_H
@@ -25,6 +31,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -163,10 +171,24 @@ static inline int h_wait_child(pid_t pid, unsigned int timeout_ms)
 
 /* ---- libtdb clients ----------------------------------------------------- */
 
+/* Is the owner tdb.ko (TDB_TEST_OWNER=kmod) rather than tdbd? */
+static inline int h_kmod(void)
+{
+	const char *m = getenv("TDB_TEST_OWNER");
+
+	return m && !strcmp(m, "kmod");
+}
+
+/*
+ * Where clients connect: what tdbcli --socket and tdb_connect() take.
+ * libtdb treats a character device as tdb.ko's.
+ */
 static inline const char *h_socket_path(void)
 {
 	const char *p = getenv("TDB_SOCKET");
 
+	if (h_kmod())
+		return TDB_DEVICE;
 	return p && *p ? p : TDB_DEFAULT_SOCKET;
 }
 
@@ -250,13 +272,20 @@ static inline void raw_close(struct raw *r)
 	r->sock = r->tx_efd = r->rx_efd = r->region_fd = -1;
 }
 
-/* Just the socket, connected, nothing sent.  fd or -errno. */
+/*
+ * Just the socket, connected, nothing sent.  fd or -errno.  With tdb.ko,
+ * the device opened: a descriptor that holds no connection yet.
+ */
 static inline int raw_socket(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	uint64_t end = h_now_ms() + 5000;
 	int fd;
 
+	if (h_kmod()) {
+		fd = open(TDB_DEVICE, O_RDWR | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
 	strncpy(sa.sun_path, h_socket_path(), sizeof(sa.sun_path) - 1);
 	for (;;) {
 		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -276,15 +305,18 @@ static inline int raw_socket(void)
 
 /*
  * The owner's pid, from SO_PEERCRED of a fresh connection to its socket
- * (tdbd only), or -1.
+ * (tdbd only), or -1: tdb.ko holds no descriptors to count.
  */
 static inline pid_t h_owner_pid(void)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
-	int fd = raw_socket();
+	int fd;
 	pid_t pid = -1;
 
+	if (h_kmod())
+		return -1;
+	fd = raw_socket();
 	if (fd < 0)
 		return -1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
@@ -348,6 +380,103 @@ static inline int h_wait_readable(int fd, int ms)
 static unsigned int h_hello_wait_ms = 10000;
 
 /*
+ * Checks the geometry in r->w and maps the region: the owner's memfd
+ * (tdbd) or, with none, anonymous memory of ours for tdb.ko to pin.
+ * 0 or -errno.
+ */
+static inline int raw_map(struct raw *r)
+{
+	r->fsz = r->w.frame_size;
+	r->fcnt = r->w.frame_count;
+	r->region_size = r->w.region_size;
+	if (r->fsz < TDB_FRAME_SIZE_MIN || r->fsz > TDB_FRAME_SIZE_MAX ||
+	    r->fcnt < TDB_FRAME_COUNT_MIN || r->fcnt > TDB_FRAME_COUNT_MAX ||
+	    r->region_size != TDB_REGION_SIZE(r->fsz, r->fcnt))
+		return -EBADMSG;
+	if (r->region_fd >= 0)
+		r->region = mmap(NULL, r->region_size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, r->region_fd, 0);
+	else
+		r->region = mmap(NULL, r->region_size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+				 -1, 0);
+	if (r->region == MAP_FAILED) {
+		r->region = NULL;
+		return -errno;
+	}
+	r->ctl = (struct tdb_ring_ctl *)r->region;
+	r->tx = r->region + TDB_CTL_SIZE;
+	r->rx = r->tx + (size_t)r->fsz * r->fcnt;
+	r->seq = 1;
+	return 0;
+}
+
+/*
+ * raw_open_hello() with tdb.ko: the hello's magic and version (what of
+ * them @hello_len covers; the rest reads as zero) go to TDB_IOC_GEOMETRY,
+ * and r->w is made up as tdbd's welcome would be, with the ioctl's error
+ * as its status.  The region is our own anonymous memory, the eventfds
+ * ours, as libtdb makes them.  The device is closed before returning,
+ * whatever happened (an open one keeps the module from unloading):
+ * r->sock and r->region_fd stay -1, and the owner's close shows as
+ * owner_gone.  *@nfds_out counts the region and the two eventfds on
+ * success.
+ */
+static inline int raw_open_dev(struct raw *r, const void *hello,
+			       size_t hello_len, int *nfds_out)
+{
+	struct tdb_hello h = { TDB_HELLO_MAGIC, TDB_PROTO_VERSION, 0, 0 };
+	struct tdb_dev_connect dc = { 0 };
+	int dev, rc;
+
+	if (hello) {
+		memset(&h, 0, sizeof(h));
+		memcpy(&h, hello,
+		       hello_len < sizeof(h) ? hello_len : sizeof(h));
+	}
+	dc.magic = h.magic;
+	dc.version = h.version;
+	r->w.magic = TDB_HELLO_MAGIC;
+	r->w.version = TDB_PROTO_VERSION;
+	dev = raw_socket();
+	if (dev < 0)
+		return dev;
+	if (ioctl(dev, TDB_IOC_GEOMETRY, &dc) < 0) {
+		rc = r->w.status = -errno;
+		goto out;
+	}
+	r->w.frame_size = dc.frame_size;
+	r->w.frame_count = dc.frame_count;
+	r->w.region_size = (uint32_t)dc.region_size;
+	rc = -EBADMSG;
+	if (dc.region_size != r->w.region_size)
+		goto out;
+	rc = raw_map(r);
+	if (rc)
+		goto out;
+	r->tx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	r->rx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->tx_efd < 0 || r->rx_efd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	dc.region = (uintptr_t)r->region;
+	dc.tx_efd = r->tx_efd;
+	dc.rx_efd = r->rx_efd;
+	if (ioctl(dev, TDB_IOC_CONNECT, &dc) < 0) {
+		rc = r->w.status = -errno;
+		goto out;
+	}
+	r->w.conn_id = dc.conn_id;
+	if (nfds_out)
+		*nfds_out = 3;
+	rc = 0;
+out:
+	close(dev);
+	return rc;
+}
+
+/*
  * Sends @hello (or a proper one when NULL) on a fresh connection and reads
  * the welcome with its descriptors.  On success (welcome status 0 and three
  * descriptors) maps the region and returns 0.  When the welcome carries a
@@ -376,6 +505,8 @@ static inline int raw_open_hello(struct raw *r, const void *hello,
 		hello = &h;
 		hello_len = sizeof(h);
 	}
+	if (h_kmod())
+		return raw_open_dev(r, hello, hello_len, nfds_out);
 	rc = raw_socket();
 	if (rc < 0)
 		return rc;
@@ -425,24 +556,7 @@ static inline int raw_open_hello(struct raw *r, const void *hello,
 	r->region_fd = fds[0];
 	r->tx_efd = fds[1];
 	r->rx_efd = fds[2];
-	r->fsz = r->w.frame_size;
-	r->fcnt = r->w.frame_count;
-	r->region_size = r->w.region_size;
-	if (r->fsz < TDB_FRAME_SIZE_MIN || r->fsz > TDB_FRAME_SIZE_MAX ||
-	    r->fcnt < TDB_FRAME_COUNT_MIN || r->fcnt > TDB_FRAME_COUNT_MAX ||
-	    r->region_size != TDB_REGION_SIZE(r->fsz, r->fcnt))
-		return -EBADMSG;
-	r->region = mmap(NULL, r->region_size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, fds[0], 0);
-	if (r->region == MAP_FAILED) {
-		r->region = NULL;
-		return -errno;
-	}
-	r->ctl = (struct tdb_ring_ctl *)r->region;
-	r->tx = r->region + TDB_CTL_SIZE;
-	r->rx = r->tx + (size_t)r->fsz * r->fcnt;
-	r->seq = 1;
-	return 0;
+	return raw_map(r);
 }
 
 static inline int raw_open(struct raw *r)
@@ -460,12 +574,21 @@ static inline void raw_kick(struct raw *r)
 	}
 }
 
-/* Has the owner closed the control socket?  Does not consume data. */
+/*
+ * Has the owner closed the connection?  Does not consume data.  tdbd
+ * closes the control socket; tdb.ko has none and sets owner_gone to 1
+ * instead.  Exactly 1: a test fills the control page with random words,
+ * which must not read as a close.
+ */
 static inline int raw_is_closed(struct raw *r)
 {
 	struct pollfd p = { .fd = r->sock, .events = POLLIN | POLLRDHUP };
 	char b;
 
+	if (h_kmod())
+		return r->ctl &&
+		       __atomic_load_n(&r->ctl->owner_gone, __ATOMIC_ACQUIRE) ==
+			       1;
 	if (poll(&p, 1, 0) <= 0)
 		return 0;
 	if (p.revents & (POLLHUP | POLLRDHUP | POLLERR))

@@ -992,14 +992,19 @@ static void test_ctl_page_and_memfd(void **state)
 
 	(void)state;
 	open_raw(&r);
-	/* the region cannot change size: the owner would fault on it */
-	assert_int_equal(fstat(r.region_fd, &sb), 0);
-	assert_int_equal(sb.st_size, r.region_size);
-	if (ftruncate(r.region_fd, 0) == 0 ||
-	    ftruncate(r.region_fd, 4096) == 0)
-		fail_msg("the client could shrink the ring region");
-	assert_int_equal(fstat(r.region_fd, &sb), 0);
-	assert_int_equal(sb.st_size, r.region_size);
+	/*
+	 * tdbd's region cannot change size: the owner would fault on it.
+	 * (tdb.ko pins our own anonymous memory: there is no memfd.)
+	 */
+	if (r.region_fd >= 0) {
+		assert_int_equal(fstat(r.region_fd, &sb), 0);
+		assert_int_equal(sb.st_size, r.region_size);
+		if (ftruncate(r.region_fd, 0) == 0 ||
+		    ftruncate(r.region_fd, 4096) == 0)
+			fail_msg("the client could shrink the ring region");
+		assert_int_equal(fstat(r.region_fd, &sb), 0);
+		assert_int_equal(sb.st_size, r.region_size);
+	}
 
 	for (round = 0; round < 20; round++) {
 		/* every word of the control page rewritten */
