@@ -21,8 +21,9 @@
  * two ioctls; libtdb closes it at once.
  *
  * Limits.  Each connection pins TDB_REGION_SIZE() bytes (2 MiB with the
- * default geometry), counted in the owner's conn_bytes.  A uid other
- * than root holds at most max_conns connections (tdbd's --max-conns).
+ * default geometry), counted in the owner's conn_bytes with its buffers;
+ * all of them together stay under conn_mem_mib.  A uid other than root
+ * holds at most max_conns connections (tdbd's --max-conns).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -271,6 +272,13 @@ static int dev_connect(struct tdb_dev_connect *dc)
 	err = dev_hello(dc);
 	if (err)
 		return err;
+	/* Racy by a connection or two: a bound, not an account. */
+	if (port_atomic_read(&tdb_owner.conn_bytes) + dc->region_size >
+	    ((u64)tdb_conn_mem_mib << 20)) {
+		pr_warn_ratelimited("uid %u: connections hold %u MiB already (conn_mem_mib)\n",
+				    cred.uid, tdb_conn_mem_mib);
+		return -ENOMEM;
+	}
 	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
 	kc = kzalloc(sizeof(*kc), GFP_KERNEL);
 	if (!spare || !kc) {

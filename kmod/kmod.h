@@ -24,6 +24,7 @@ extern char *tdb_data_dir;
 extern unsigned int tdb_frame_size;
 extern unsigned int tdb_frame_count;
 extern unsigned int tdb_max_conns;
+extern unsigned int tdb_conn_mem_mib;
 extern unsigned int tdb_nr_workers;
 
 extern struct tdb_owner tdb_owner;

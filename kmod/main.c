@@ -16,6 +16,10 @@
  *   max_conns    connections one non-root uid may hold (default 256;
  *                0: no limit)
  *   workers      worker kthreads (default: one per online CPU)
+ *   conn_mem_mib what all connections together may pin and hold (their
+ *                regions and buffers); past it connecting fails with
+ *                -ENOMEM (default: a quarter of RAM, at least 64 MiB:
+ *                pinned pages cannot be swapped or reclaimed)
  *   flush_ms, ckpt_secs, ckpt_log_mib, accept_loss
  *                tdbd's --flush-interval, --checkpoint-interval,
  *                --checkpoint-log (in MiB) and --accept-loss
@@ -23,6 +27,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cpumask.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
@@ -41,6 +46,11 @@ MODULE_PARM_DESC(frame_size, "ring frame bytes (multiple of 4096)");
 unsigned int tdb_frame_count = 64;
 module_param_named(frame_count, tdb_frame_count, uint, 0444);
 MODULE_PARM_DESC(frame_count, "frames per ring");
+
+unsigned int tdb_conn_mem_mib;
+module_param_named(conn_mem_mib, tdb_conn_mem_mib, uint, 0444);
+MODULE_PARM_DESC(conn_mem_mib,
+		 "MiB all connections may pin and hold (0: a quarter of RAM)");
 
 unsigned int tdb_max_conns = 256;
 module_param_named(max_conns, tdb_max_conns, uint, 0444);
@@ -142,6 +152,9 @@ static int __init tdb_check_params(void)
 	}
 	if (!tdb_nr_workers)
 		tdb_nr_workers = num_online_cpus();
+	if (!tdb_conn_mem_mib)
+		tdb_conn_mem_mib =
+			max((totalram_pages() >> (20 - PAGE_SHIFT)) / 4, 64UL);
 	return 0;
 }
 
@@ -197,8 +210,8 @@ static int __init tdb_init(void)
 	err = tdb_dev_init();
 	if (err)
 		goto genl_fini;
-	pr_info("loaded, data directory %s, %u workers\n", tdb_data_dir,
-		tdb_nr_workers);
+	pr_info("loaded, data directory %s, %u workers, connections up to %u MiB\n",
+		tdb_data_dir, tdb_nr_workers, tdb_conn_mem_mib);
 	return 0;
 
 genl_fini:

@@ -6,7 +6,7 @@
 # Holds: the static busybox and its applet links; tdb.ko and the Debian
 # modules it and the tests need, from /lib/modules/KVER, in load order
 # (/lib/modules/order); the programs under test laid out as in BUILD_DIR
-# (/tdb/build/...; bench/ring when it was built) with the shared libraries
+# (/tdb/build/...; bench/ring and bench/durable when they were built) with the shared libraries
 # they need and the dynamic loader; tests/kmod's guest scripts and tests/integration/run.sh under
 # /tdb/tests; an /etc/passwd with an unprivileged user.  /init is
 # tests/kmod/init.  Written as a gzip'ed newc cpio, as the kernel wants it.
@@ -94,7 +94,8 @@ cp "$src/kmod/tdb.ko" "$root/tdb/tdb.ko"
 # ---- programs, their libraries and the loader
 progs=""
 for p in "$build/cli/tdbcli" "$build/tdbd/tdbd" "$build"/tests/kmod/* \
-	"$build"/tests/integration/test_* "$build/bench/ring"; do
+	"$build"/tests/integration/test_* "$build/bench/ring" \
+	"$build/bench/durable"; do
 	case "$p" in *.o | *.d) continue ;; esac
 	[ -f "$p" ] && [ -x "$p" ] || continue
 	rel=${p#"$build"/}

@@ -56,8 +56,10 @@ last_tdb_event() {
 }
 
 # Loads tdb.ko on data directory $1: 0 when it loaded and logged so.
+# The integration suite holds 256 connections of one uid (max_conns), 540
+# MiB of rings: more than the default conn_mem_mib of a 2 GiB guest.
 load_tdb() {
-	if ! insmod /tdb/tdb.ko data_dir="$1"; then
+	if ! insmod /tdb/tdb.ko data_dir="$1" conn_mem_mib=1024; then
 		say "insmod tdb.ko data_dir=$1 failed"
 		return 1
 	fi

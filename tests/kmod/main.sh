@@ -11,6 +11,9 @@
 #   rmmod        rmmod with a client connected: it unloads, the client's
 #                next call fails; insmod again finds the data written
 #                before, sync and async
+#   limits       max_conns: an unprivileged uid holding its one allowed
+#                connection is refused another (root is not);
+#                conn_mem_mib: past it, connecting fails
 #   kernel-log   nothing in the kernel log of the whole boot matches
 #                lib.sh's kernel_bad (the host checks the console too)
 #
@@ -142,6 +145,77 @@ if [ $dev = 0 ]; then
 	fi
 else
 	rmmod_step
+fi
+
+# Starts "kclient hold $1" as user $2 (it creates table $1; it reads its
+# go line from fd 3): 0 once it is connected, with its pid in $hold.
+start_hold() {
+	rm -f /tmp/hold.in /tmp/hold.out
+	mkfifo /tmp/hold.in
+	su -p -s /bin/sh "$2" -c "$kclient hold $1" </tmp/hold.in \
+		>/tmp/hold.out 2>&1 &
+	hold=$!
+	exec 3>/tmp/hold.in
+	wait_line "TDB-HOLD ready" 30 /tmp/hold.out && return 0
+	cat /tmp/hold.out
+	exec 3>&-
+	return 1
+}
+
+# Unloads the module under the holding client and lets it go on: it must
+# see its next call fail.
+end_hold() {
+	unload_tdb
+	echo go >&3
+	exec 3>&-
+	wait $hold
+}
+
+# Runs $2 as user $1: 0 when it fails with a message matching $3.
+refused() {
+	out=$(su -p -s /bin/sh "$1" -c "$2" 2>&1) && return 1
+	echo "$out"
+	echo "$out" | grep -q "$3"
+}
+
+limits_step() {
+	mkdir -p /tmp/tdb-limits
+	insmod /tdb/tdb.ko data_dir=/tmp/tdb-limits max_conns=1 ||
+		{ fail limits "insmod max_conns=1 failed"; return; }
+	start_hold kmod_limit_uid tdbuser ||
+		{ fail limits "the holding client did not connect"; return; }
+	if ! refused tdbuser "tdbcli stats" "as many connections"; then
+		end_hold
+		fail limits "a second connection of tdbuser was not refused with EUSERS"
+		return
+	fi
+	if ! tdbcli stats >/dev/null; then
+		end_hold
+		fail limits "root was refused a connection by max_conns"
+		return
+	fi
+	end_hold
+
+	# A connection pins about 2.1 MiB: 3 MiB hold one.
+	insmod /tdb/tdb.ko data_dir=/tmp/tdb-limits conn_mem_mib=3 ||
+		{ fail limits "insmod conn_mem_mib=3 failed"; return; }
+	start_hold kmod_limit_mem root ||
+		{ fail limits "the holding client did not connect"; return; }
+	if ! refused root "tdbcli stats" "out of memory"; then
+		end_hold
+		fail limits "a connection past conn_mem_mib was not refused"
+		return
+	fi
+	end_hold
+	tdbcli stats >/dev/null 2>&1 &&
+		{ fail limits "tdbcli still connects after rmmod"; return; }
+	pass limits
+}
+
+if [ $dev = 0 ]; then
+	fail limits "no /dev/tdb"
+else
+	limits_step
 fi
 
 if check_kernel_log; then
