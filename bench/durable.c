@@ -342,7 +342,7 @@ static int cmd_put(int argc, char **argv)
 	plain = put_run(db, false);
 	piped = put_run(db, true);
 
-	printf("tdbd durable puts/s (%d processes, %s, %d-byte keys, %d-byte values, %.1f s each)\n",
+	printf("durable puts/s (%d processes, %s, %d-byte keys, %d-byte values, %.1f s each)\n",
 	       put_procs,
 	       put_shared ? "one shared sync table" : "one sync table each",
 	       KEY_LEN, VAL_LEN, put_seconds);
