@@ -228,7 +228,7 @@ static void kconn_free(struct kconn *kc)
 		kvfree(kc->pages);
 	}
 	if (kc->uid_counted)
-		uid_drop(kc->tc.sess.cred.uid);
+		uid_drop(kc->uid);
 	kfree(kc);
 }
 
@@ -291,6 +291,8 @@ static int dev_connect(struct tdb_dev_connect *dc)
 		kfree(kc);
 		return err;
 	}
+	/* Its own copy: kc->tc is not set up until later. */
+	kc->uid = cred.uid;
 	kc->uid_counted = true;
 	/* Before the TX eventfd's callback can run: it kicks kc->w. */
 	kc->w = tdb_workers_pick();

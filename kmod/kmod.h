@@ -44,7 +44,8 @@ struct kconn {
 	wait_queue_head_t *tx_wqh;
 	poll_table tx_pt;
 	bool hup;			/* tx's last descriptor closed */
-	bool uid_counted;
+	bool uid_counted;		/* in max_conns' count for uid */
+	u32 uid;
 	struct tdb_worker *w;
 	struct list_head node;		/* in the worker's list */
 };

@@ -141,7 +141,7 @@ run_main() {
 	# tee: the serial output shows as it comes, and stays in the log.
 	qemu "$main_limit" -append "$append tdbtest=main" 2>&1 | tee "$log"
 	echo "kmod-test: main boot took $(($(date +%s) - t0)) s"
-	check_boot "$log" "load device genl integration rmmod kernel-log"
+	check_boot "$log" "load device genl hostile-dev integration rmmod limits kernel-log"
 }
 
 # ---- power cuts

@@ -6,6 +6,10 @@
 #                an unprivileged user
 #   genl         the generic netlink family answers STATS, and CHECKPOINT
 #                for root only
+#   hostile-dev  kdevbad as an unprivileged user: bad TDB_IOC_CONNECT
+#                arguments (regions unaligned, short, read-only, shared or
+#                file-backed; eventfds wrong or twice) fail with their
+#                errno 300 times each and leave nothing behind
 #   integration  the libtdb integration suite against /dev/tdb
 #                (tests/integration/run.sh in its kmod mode)
 #   rmmod        rmmod with a client connected: it unloads, the client's
@@ -58,6 +62,14 @@ elif su -p -s /bin/sh tdbuser -c "$kgenl checkpoint"; then
 	fail genl "an unprivileged user could ask for a checkpoint"
 else
 	pass genl
+fi
+
+if [ $dev = 0 ]; then
+	fail hostile-dev "no /dev/tdb"
+elif su -p -s /bin/sh tdbuser -c "$build/tests/kmod/kdevbad"; then
+	pass hostile-dev
+else
+	fail hostile-dev "see kdevbad's lines above"
 fi
 
 if [ $dev = 0 ]; then
