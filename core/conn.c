@@ -60,6 +60,10 @@ static int conn_buf_grow(struct tdb_conn *c, struct tdb_conn_buf *b,
 		return 0;
 	while (cap < need)
 		cap *= 2;
+	if (c->owner->conn_bytes_max &&
+	    (u64)port_atomic_read(&c->owner->conn_bytes) + cap - b->cap >
+		    c->owner->conn_bytes_max)
+		return -ENOMEM;
 	/* All of it: a response being written lies past len. */
 	p = conn_realloc(b->data, b->cap, b->cap, cap);
 	if (!p)

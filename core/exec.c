@@ -1197,6 +1197,8 @@ int tdb_exec_batch(struct tdb_owner *o, struct tdb_session *sess,
 		off = next < len ? next : len;
 		if (x.nomem)
 			break;
+		/* A 2 MiB batch of loads runs for milliseconds. */
+		port_cond_resched();
 	}
 	tdb_exec_release(&x);
 	port_atomic_add(&o->requests, x.nreq);
@@ -1212,6 +1214,7 @@ int tdb_owner_init(struct tdb_owner *o)
 	port_atomic_set(&o->requests, 0);
 	port_atomic_set(&o->connections, 0);
 	port_atomic_set(&o->conn_bytes, 0);
+	o->conn_bytes_max = 0;
 	return tdb_db_init(&o->db);
 }
 

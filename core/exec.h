@@ -54,6 +54,12 @@ struct tdb_owner {
 	 * it with the tables' memory, so a leaked connection shows.
 	 */
 	port_atomic_t conn_bytes;
+	/*
+	 * What conn_bytes may reach before a connection's buffers stop
+	 * growing (the connection is then closed); 0: no bound.  tdb.ko's
+	 * conn_mem_mib: its buffers are kernel memory no OOM kill frees.
+	 */
+	u64 conn_bytes_max;
 	struct tdb_log_stats log;
 };
 

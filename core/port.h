@@ -35,6 +35,10 @@
  *                 port_mutex_lock_nested(m, subclass): a second lock of
  *                 one kind, taken under the first (lockdep's subclass)
  *                 port_yield(): let other threads run (may sleep)
+ *                 port_cond_resched(): a point in a long loop, outside
+ *                 any read-side section and spinlock, where the kernel
+ *                 may run others (cond_resched(): kthreads are not
+ *                 preempted); nothing in user space
  *   pages         port_pages_alloc(order) / port_pages_free(p, order):
  *                 PAGE_SIZE << order bytes, aligned to their own size, not
  *                 zeroed.  Returns NULL on failure.

@@ -140,6 +140,11 @@ static inline void port_yield(void)
 	cond_resched();
 }
 
+static inline void port_cond_resched(void)
+{
+	cond_resched();
+}
+
 static inline unsigned int port_cpu_id(void)
 {
 	return raw_smp_processor_id();

@@ -188,6 +188,11 @@ static inline void port_mutex_destroy(port_mutex_t *m)
 	pthread_mutex_destroy(m);
 }
 
+/* Threads are preempted: a long loop needs no point of its own. */
+static inline void port_cond_resched(void)
+{
+}
+
 static inline void port_yield(void)
 {
 	sched_yield();

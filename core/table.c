@@ -575,11 +575,16 @@ static int tdb_copy_records(struct tdb_table *to, struct tdb_table *from,
 	const struct tdb_rec *fr;
 	struct tdb_rec *r;
 	struct tdb_key k;
+	u32 n = 0;
 	int err = 0;
 
 	for (fr = tdb_index_seek(&from->index, &start); fr && !err;
 	     fr = tdb_index_next(fr)) {
 		u32 klen = tdb_rec_klen(fr), vlen = tdb_rec_vlen(fr);
+
+		/* Millions of records: under the locks, in no RCU section. */
+		if (!(++n & 255))
+			port_cond_resched();
 
 		do {
 			r = tdb_rec_make(to, &k, tdb_rec_key(fr), klen,

@@ -41,8 +41,7 @@
 
 #include "kmod.h"
 
-static DEFINE_SPINLOCK(dev_lock);
-static bool dev_closing;		/* under dev_lock */
+static DEFINE_SPINLOCK(dev_lock);	/* protects uid_counts */
 
 /* Connections per uid, for max_conns. */
 struct uid_count {
@@ -53,17 +52,13 @@ struct uid_count {
 
 static DEFINE_HASHTABLE(uid_counts, 6);
 
-/* Counts a connection of @uid: 0, -EUSERS at the limit, -ESHUTDOWN. */
+/* Counts a connection of @uid: 0, or -EUSERS at the limit. */
 static int uid_take(u32 uid, struct uid_count *spare)
 {
 	struct uid_count *u;
 	int err = 0;
 
 	spin_lock(&dev_lock);
-	if (dev_closing) {
-		err = -ESHUTDOWN;
-		goto out;
-	}
 	hash_for_each_possible(uid_counts, u, node, uid)
 		if (u->uid == uid)
 			break;
@@ -78,7 +73,6 @@ static int uid_take(u32 uid, struct uid_count *spare)
 		err = -EUSERS;
 	else
 		u->n++;
-out:
 	spin_unlock(&dev_lock);
 	kfree(spare);
 	return err;
@@ -232,10 +226,10 @@ static void kconn_free(struct kconn *kc)
 	kfree(kc);
 }
 
-void kconn_destroy(struct kconn *kc, bool gone)
+void kconn_destroy(struct kconn *kc, u32 gone)
 {
 	if (gone) {
-		WRITE_ONCE(kc->tc.ctl->owner_gone, 1);
+		WRITE_ONCE(kc->tc.ctl->owner_gone, gone);
 		smp_mb();
 		eventfd_signal(kc->rx, 1);
 	}
@@ -259,11 +253,16 @@ static int dev_hello(struct tdb_dev_connect *dc)
 	return 0;
 }
 
-static int dev_connect(struct tdb_dev_connect *dc)
+/*
+ * The credentials are the opener's (file->f_cred), as a socket's peer
+ * credentials are its connector's: a descriptor passed to another
+ * process keeps them.
+ */
+static int dev_connect(struct file *file, struct tdb_dev_connect *dc)
 {
 	const struct tdb_cred cred = {
-		.uid = from_kuid_munged(&init_user_ns, current_euid()),
-		.gid = from_kgid_munged(&init_user_ns, current_egid()),
+		.uid = from_kuid_munged(&init_user_ns, file->f_cred->euid),
+		.gid = from_kgid_munged(&init_user_ns, file->f_cred->egid),
 	};
 	struct uid_count *spare;
 	struct kconn *kc;
@@ -274,7 +273,7 @@ static int dev_connect(struct tdb_dev_connect *dc)
 		return err;
 	/* Racy by a connection or two: a bound, not an account. */
 	if (port_atomic_read(&tdb_owner.conn_bytes) + dc->region_size >
-	    ((u64)tdb_conn_mem_mib << 20)) {
+	    tdb_owner.conn_bytes_max) {
 		pr_warn_ratelimited("uid %u: connections hold %u MiB already (conn_mem_mib)\n",
 				    cred.uid, tdb_conn_mem_mib);
 		return -ENOMEM;
@@ -333,7 +332,7 @@ static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (cmd == TDB_IOC_GEOMETRY) {
 		err = dev_hello(&dc);
 	} else {
-		err = dev_connect(&dc);
+		err = dev_connect(file, &dc);
 		/*
 		 * A connection made cannot be taken back: should the copy
 		 * fail, the client never learns of it and its eventfd's end
@@ -362,16 +361,14 @@ static struct miscdevice dev_misc = {
 
 int tdb_dev_init(void)
 {
-	spin_lock(&dev_lock);
-	dev_closing = false;
-	spin_unlock(&dev_lock);
 	return misc_register(&dev_misc);
 }
 
+/*
+ * No ioctl runs by now: an open device file holds the module, so rmmod
+ * fails (EBUSY) while any process has one open.
+ */
 void tdb_dev_fini(void)
 {
-	spin_lock(&dev_lock);
-	dev_closing = true;
-	spin_unlock(&dev_lock);
 	misc_deregister(&dev_misc);
 }

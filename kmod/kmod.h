@@ -55,11 +55,11 @@ int tdb_dev_init(void);
 /* Refuses new connections; the device goes away with it. */
 void tdb_dev_fini(void);
 /*
- * Ends @kc: tells the client when @gone (owner_gone, then the RX
- * eventfd), unhooks from its eventfds, unpins its region and frees it.
- * Worker context.
+ * Ends @kc: tells the client why unless @gone is 0 (it hung up): @gone
+ * (TDB_GONE_*) in owner_gone, then the RX eventfd; unhooks from its
+ * eventfds, unpins its region and frees it.  Worker context.
  */
-void kconn_destroy(struct kconn *kc, bool gone);
+void kconn_destroy(struct kconn *kc, u32 gone);
 /* The module's wake of the client (conn.h's wake_client). */
 void kconn_wake_client(struct tdb_conn *tc);
 

@@ -18,7 +18,8 @@
  *   workers      worker kthreads (default: one per online CPU)
  *   conn_mem_mib what all connections together may pin and hold (their
  *                regions and buffers); past it connecting fails with
- *                -ENOMEM (default: a quarter of RAM, at least 64 MiB:
+ *                -ENOMEM, and a connection whose buffers would need more
+ *                is closed (default: a quarter of RAM, at least 64 MiB:
  *                pinned pages cannot be swapped or reclaimed)
  *   flush_ms, ckpt_secs, ckpt_log_mib, accept_loss
  *                tdbd's --flush-interval, --checkpoint-interval,
@@ -150,6 +151,11 @@ static int __init tdb_check_params(void)
 		       TDB_FRAME_COUNT_MIN, TDB_FRAME_COUNT_MAX);
 		return -EINVAL;
 	}
+	/* The control page holds the rings' offsets as u32. */
+	if (TDB_REGION_SIZE((u64)tdb_frame_size, tdb_frame_count) > SZ_1G) {
+		pr_err("frame_size x frame_count must be at most 512 MiB\n");
+		return -EINVAL;
+	}
 	if (!tdb_nr_workers)
 		tdb_nr_workers = num_online_cpus();
 	if (!tdb_conn_mem_mib)
@@ -197,6 +203,7 @@ static int __init tdb_init(void)
 	err = tdb_owner_init(&tdb_owner);
 	if (err)
 		goto pcache_fini;
+	tdb_owner.conn_bytes_max = (u64)tdb_conn_mem_mib << 20;
 	err = tdb_journal_init();
 	if (err)
 		goto owner_fini;

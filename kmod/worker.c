@@ -82,7 +82,7 @@ static void worker_take(struct tdb_worker *w)
 	spin_unlock(&w->lock);
 }
 
-static void worker_close(struct kconn *kc, bool gone)
+static void worker_close(struct kconn *kc, u32 gone)
 {
 	list_del(&kc->node);
 	kconn_destroy(kc, gone);
@@ -105,12 +105,12 @@ static bool worker_service(struct tdb_worker *w)
 			else
 				tdb_conn_log(&kc->tc, PORT_LOG_DEBUG,
 					     "closed by the client");
-			worker_close(kc, false);
+			worker_close(kc, 0);
 			continue;
 		}
 		ret = tdb_conn_service(&kc->tc);
 		if (ret == TDB_CONN_CLOSE)
-			worker_close(kc, true);
+			worker_close(kc, TDB_GONE_CLOSED);
 		else if (ret == TDB_CONN_WORK)
 			work = true;
 		cond_resched();
@@ -170,11 +170,15 @@ static void worker_drain(struct tdb_worker *w)
 			    tdb_conn_tx_pending(&kc->tc) ||
 			    tdb_conn_hold_lsn(&kc->tc))
 				begun = true;
+		/*
+		 * Uninterruptible: kthread_stop() left a signal pending,
+		 * which would make an interruptible sleep return at once.
+		 */
 		if (begun)
-			schedule_timeout_interruptible(1);
+			schedule_timeout_uninterruptible(1);
 	} while (begun && ktime_get_ns() < end);
 	list_for_each_entry_safe(kc, next, &w->conns, node)
-		worker_close(kc, true);
+		worker_close(kc, TDB_GONE_SHUTDOWN);
 }
 
 static int worker_main(void *arg)

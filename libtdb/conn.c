@@ -52,8 +52,14 @@ int conn_usable(const struct tdb *db)
 	if (db->fork_gen != conn_fork_gen())
 		return -ECHILD;
 	if (!db->dead && READ_ONCE(db->ctl->owner_gone))
-		return conn_fail((struct tdb *)db, -ESHUTDOWN);
+		return conn_fail((struct tdb *)db, conn_gone_error(db));
 	return db->dead;
+}
+
+int conn_gone_error(const struct tdb *db)
+{
+	return READ_ONCE(db->ctl->owner_gone) == TDB_GONE_SHUTDOWN ?
+		       -ESHUTDOWN : -ECONNRESET;
 }
 
 /*
@@ -330,7 +336,7 @@ TDB_EXPORT int tdb_connect(const char *path, struct tdb **out)
 		return -ENOMEM;
 	db->fork_gen = conn_fork_gen();
 	db->next_batch_id = 1;
-	db->tx_efd = db->rx_efd = -1;
+	db->sock = db->tx_efd = db->rx_efd = -1;
 	if (is_device(path)) {
 		err = dev_connect(db, path);
 		if (err)

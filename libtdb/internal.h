@@ -71,6 +71,8 @@ unsigned long conn_fork_gen(void);
 int conn_usable(const struct tdb *db);
 /* Marks the connection broken with @err (first error wins); returns it. */
 int conn_fail(struct tdb *db, int err);
+/* tdb.ko ended the connection (owner_gone): -ESHUTDOWN or -ECONNRESET. */
+int conn_gone_error(const struct tdb *db);
 
 /* ring.c */
 /*

@@ -101,9 +101,9 @@ static int ring_sleep(struct tdb *db, bool (*ready)(struct tdb *db),
 	smp_mb();
 	if (ready(db) || rx_ready(db))
 		goto out;
-	/* tdb.ko unloading sets it, then writes the RX eventfd. */
+	/* tdb.ko ending the connection sets it, then writes RX's eventfd. */
 	if (READ_ONCE(db->ctl->owner_gone)) {
-		err = -ESHUTDOWN;
+		err = conn_gone_error(db);
 		goto out;
 	}
 	do {

@@ -23,7 +23,8 @@
  * descriptor of that eventfd closes (the process died or closed it).
  * Nothing a client holds refers to the module's code, so rmmod works with
  * clients connected: the module then sets owner_gone in each region,
- * signals the RX eventfd and lets go.  (Mapping memory of the device, as
+ * signals the RX eventfd and lets go (and so when it closes one
+ * connection for cause).  (Mapping memory of the device, as
  * with a memfd from tdbd, would pin the module for as long as any client
  * kept the mapping.)
  *
@@ -158,8 +159,10 @@ struct tdb_ring_ctl {
 	__u32 tx_offset;	/* from the start of the region */
 	__u32 rx_offset;
 	/*
-	 * Set by an owner that has shut down for good (tdb.ko unloading):
-	 * nothing more will be read or answered on this connection.
+	 * Set by tdb.ko when it ends the connection, before it writes the
+	 * RX eventfd: TDB_GONE_SHUTDOWN (the module unloads) or
+	 * TDB_GONE_CLOSED (it closed this connection, for a reason it
+	 * logged).  Nothing more is read or answered on it.
 	 */
 	__u32 owner_gone;
 	__u32 pad0[9];
@@ -168,6 +171,10 @@ struct tdb_ring_ctl {
 	__u32 client_need_wakeup;	/* client sleeps: write the RX eventfd */
 	__u32 pad2[15];
 };
+
+/* Values of owner_gone. */
+#define TDB_GONE_SHUTDOWN 1U
+#define TDB_GONE_CLOSED 2U
 
 #define TDB_REGION_SIZE(frame_size, frame_count) \
 	(TDB_CTL_SIZE + 2UL * (frame_size) * (frame_count))
@@ -192,9 +199,9 @@ struct tdb_dev_connect {
 /*
  * Connects: region must be page aligned, region_size bytes long, private
  * anonymous memory mapped readable and writable (-EINVAL otherwise), and
- * the two descriptors distinct eventfds.
- * -EUSERS when the caller's uid holds too many connections already,
- * -ESHUTDOWN once the module is unloading.
+ * the two descriptors distinct eventfds.  The connection's credentials
+ * are the opener's of the device.  -EUSERS when that uid holds too many
+ * connections already, -ENOMEM past the module's conn_mem_mib.
  */
 #define TDB_IOC_CONNECT _IOWR('t', 2, struct tdb_dev_connect)
 

@@ -576,9 +576,9 @@ static inline void raw_kick(struct raw *r)
 
 /*
  * Has the owner closed the connection?  Does not consume data.  tdbd
- * closes the control socket; tdb.ko has none and sets owner_gone to 1
- * instead.  Exactly 1: a test fills the control page with random words,
- * which must not read as a close.
+ * closes the control socket; tdb.ko has none and sets owner_gone to
+ * TDB_GONE_CLOSED instead.  Exactly that: a test fills the control page
+ * with random words, which must not read as a close.
  */
 static inline int raw_is_closed(struct raw *r)
 {
@@ -588,7 +588,7 @@ static inline int raw_is_closed(struct raw *r)
 	if (h_kmod())
 		return r->ctl &&
 		       __atomic_load_n(&r->ctl->owner_gone, __ATOMIC_ACQUIRE) ==
-			       1;
+			       TDB_GONE_CLOSED;
 	if (poll(&p, 1, 0) <= 0)
 		return 0;
 	if (p.revents & (POLLHUP | POLLRDHUP | POLLERR))

@@ -12,7 +12,8 @@
  *   kclient check TABLE N     every key 0..N is there with its value
  *   kclient hold TABLE        puts a key, prints "TDB-HOLD ready", waits
  *                             for a line on stdin, then requires the next
- *                             call to fail (rmmod happened meanwhile)
+ *                             call to fail with -ESHUTDOWN (rmmod happened
+ *                             meanwhile)
  *
  * Exit status 0 when all went as required, 1 otherwise, 2 on bad usage.
  */
@@ -160,7 +161,7 @@ static int cmd_hold(const char *table)
 	alarm(0);
 	printf("kclient: a call after rmmod returned %d (%s)\n", rc,
 	       tdb_strerror(rc));
-	if (rc >= 0 || rc == -ENOENT)
+	if (rc != -ESHUTDOWN)
 		return 1;
 	/* A broken connection stays broken (tdb.h). */
 	if (tdb_stats(db, &(struct tdb_stats){ 0 }) == 0) {

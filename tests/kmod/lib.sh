@@ -12,7 +12,7 @@ export PATH
 unset TDB_SOCKET
 
 # The kernel log lines that fail the run (the host greps the same).
-kernel_bad='BUG:|WARNING:|Oops|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KASAN|UBSAN|Kernel panic|kernel panic|INFO: task .* blocked'
+kernel_bad='BUG:|WARNING:|Oops|general protection|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KASAN|UBSAN|Kernel panic|kernel panic|INFO: task .* blocked|kernel BUG at|invalid opcode|Call Trace:|detected stall|soft lockup|hard LOCKUP|list_(add|del) corruption'
 
 pass() {
 	echo "TDB-KMOD: step $1 pass"

@@ -18,12 +18,21 @@
 #   limits       max_conns: an unprivileged uid holding its one allowed
 #                connection is refused another (root is not);
 #                conn_mem_mib: past it, connecting fails
+#   pins         once the module is gone, every page it pinned was
+#                unpinned (/proc/vmstat)
 #   kernel-log   nothing in the kernel log of the whole boot matches
 #                lib.sh's kernel_bad (the host checks the console too)
 #
 # A step that needs the module or the device fails at once, saying why,
 # when an earlier one could not provide it.
 . /tdb/tests/kmod/lib.sh
+
+# Runs $2 as user $1: 0 when it fails with a message matching $3.
+refused() {
+	out=$(su -p -s /bin/sh "$1" -c "$2" 2>&1) && return 1
+	echo "$out"
+	echo "$out" | grep -q "$3"
+}
 
 data=/tmp/tdb-data
 mkdir -p "$data"
@@ -58,8 +67,8 @@ elif ! "$kgenl" stats; then
 	fail genl "kgenl stats failed"
 elif ! "$kgenl" checkpoint; then
 	fail genl "kgenl checkpoint as root failed"
-elif su -p -s /bin/sh tdbuser -c "$kgenl checkpoint"; then
-	fail genl "an unprivileged user could ask for a checkpoint"
+elif ! refused tdbuser "$kgenl checkpoint" "Operation not permitted"; then
+	fail genl "an unprivileged user's checkpoint was not refused with EPERM"
 else
 	pass genl
 fi
@@ -183,13 +192,6 @@ end_hold() {
 	wait $hold
 }
 
-# Runs $2 as user $1: 0 when it fails with a message matching $3.
-refused() {
-	out=$(su -p -s /bin/sh "$1" -c "$2" 2>&1) && return 1
-	echo "$out"
-	echo "$out" | grep -q "$3"
-}
-
 limits_step() {
 	mkdir -p /tmp/tdb-limits
 	insmod /tdb/tdb.ko data_dir=/tmp/tdb-limits max_conns=1 ||
@@ -228,6 +230,20 @@ if [ $dev = 0 ]; then
 	fail limits "no /dev/tdb"
 else
 	limits_step
+fi
+
+# Every page a connection pinned was unpinned: the module is unloaded now,
+# and nothing else in this guest pins pages.
+pins=$(awk '$1 == "nr_foll_pin_acquired" { a = $2 }
+	$1 == "nr_foll_pin_released" { r = $2 }
+	END { print a + 0, r + 0 }' /proc/vmstat)
+if lsmod | grep -q '^tdb '; then
+	fail pins "tdb.ko is still loaded"
+elif [ "${pins% *}" = "${pins#* }" ] && [ "${pins% *}" != 0 ]; then
+	say "pages pinned and released: $pins"
+	pass pins
+else
+	fail pins "pages pinned and released differ (or none were): $pins"
 fi
 
 if check_kernel_log; then
