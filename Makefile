@@ -50,7 +50,8 @@ PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
 	 $(if $(LIB_SRC),$(O)/libtdb/libtdb.a $(O)/libtdb/$(LIBTDB_SONAME))
 
 .PHONY: all deps deps-test deps-bench test unit integration cli-test \
-	test-plain test-san bench bench-ring bench-durable bench-load run clean \
+	test-plain test-san bench bench-ring bench-redis bench-durable \
+	bench-load run clean \
 	kmod kmod-clean dkms-install kmod-test kmod-bench
 all: deps-test $(O)/libtdbcore.a $(PROGS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
 
@@ -111,6 +112,10 @@ $(O)/bench/lmdb_put: $(O)/bench/lmdb_put.o
 $(O)/bench/lmdb_load.o: | deps-bench
 $(O)/bench/lmdb_load: $(O)/bench/lmdb_load.o
 	$(CC) $(LDFLAGS) $^ -o $@ -llmdb
+# The Redis peer: libtdb and hiredis.
+$(O)/bench/redis.o: | deps-bench
+$(O)/bench/redis: $(O)/bench/redis.o $(if $(LIB_SRC),$(O)/libtdb/libtdb.a)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) -lhiredis
 
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(O) $(UNIT_BIN)
@@ -143,6 +148,11 @@ bench: deps-bench $(BENCH_BIN) $(PROGS)
 
 bench-ring: $(BENCH_BIN) $(PROGS)
 	scripts/bench-ring.sh $(O)
+
+# Workloads 2 and 3 of issue 7 against a redis-server of its own; quick:
+# BENCH_RECORDS=100000 BENCH_SECONDS=1 BENCH_RUNS=1 make bench-redis
+bench-redis: deps-bench $(O)/bench/redis $(PROGS)
+	scripts/bench-redis.sh $(O)
 
 bench-durable: $(BENCH_BIN) $(PROGS)
 	scripts/bench-durable.sh $(O)
