@@ -233,7 +233,10 @@ else
 fi
 
 # Every page a connection pinned was unpinned: the module is unloaded now,
-# and nothing else in this guest pins pages.
+# and nothing else in this guest pins pages.  The counters keep per-CPU
+# deltas that /proc/vmstat does not show until they are folded in:
+# stat_refresh folds them.
+echo 1 >/proc/sys/vm/stat_refresh
 pins=$(awk '$1 == "nr_foll_pin_acquired" { a = $2 }
 	$1 == "nr_foll_pin_released" { r = $2 }
 	END { print a + 0, r + 0 }' /proc/vmstat)
