@@ -43,6 +43,20 @@ static inline void make_key(uint8_t *key, uint64_t i)
 }
 
 /* Monotonic seconds. */
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of @v[0..n-1], which it sorts. */
+static inline double bench_median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), bench_cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static inline double now(void)
 {
 	struct timespec ts;

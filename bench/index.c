@@ -25,19 +25,6 @@
 #define VAL_LEN 100
 #define BATCH 64
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Lookups per second, one key at a time. */
 static double run_single(struct tdb_table *t, u64 nrec, u64 nlook)
 {
@@ -139,8 +126,8 @@ static void run_size(struct tdb_db *db, u64 nrec, u64 nlook, int rounds,
 	}
 	tdb_table_stats(t, &st);
 	res->records = nrec;
-	res->single = median(single, rounds);
-	res->batch = median(batch, rounds);
+	res->single = bench_median(single, rounds);
+	res->batch = bench_median(batch, rounds);
 	res->overhead = (double)(st.heap_bytes + st.index_bytes) / nrec -
 			(KEY_LEN + VAL_LEN);
 	tdb_table_drop(db, "bench", NULL, NULL);

@@ -56,19 +56,6 @@ static double clock_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static u64 rng(u64 *s)
 {
 	*s = splitmix(*s);
@@ -418,7 +405,7 @@ int main(int argc, char **argv)
 		rcu_barrier();
 	}
 	for (k = 0; k < F_NR; k++)
-		printf("%-36s %8.1f\n", names[k], median(fig[k], rounds));
+		printf("%-36s %8.1f\n", names[k], bench_median(fig[k], rounds));
 	for (k = 0; k < F_NR; k++)
 		free(fig[k]);
 	free(p);

@@ -474,21 +474,13 @@ static double w3_run(enum peer p, struct tdb *db, int run)
 	return sum.ops / sum.elapsed;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The median of @v[0..runs-1], which stays in run order. */
 static double median(const double *v)
 {
 	double s[RUNS_MAX];
 
 	memcpy(s, v, runs * sizeof(*v));
-	qsort(s, runs, sizeof(*s), cmp_double);
-	return runs % 2 ? s[runs / 2] : (s[runs / 2 - 1] + s[runs / 2]) / 2;
+	return bench_median(s, runs);
 }
 
 /*
