@@ -86,8 +86,10 @@ $(O)/libtdb/$(LIBTDB_SONAME): $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(LIBTDB_SONAME) $^ -o $@ $(LDLIBS_LIB)
 	ln -sf $(LIBTDB_SONAME) $(O)/libtdb/libtdb.so
 
+# tdbd's own: its config file (inih) and readiness for systemd (sd_notify).
+LDLIBS_TDBD := -linih -lsystemd
 $(O)/tdbd/tdbd: $(TDBD_OBJ) $(O)/libtdbcore.a
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_CORE)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_CORE) $(LDLIBS_TDBD)
 
 $(O)/cli/tdbcli: $(CLI_OBJ) $(O)/libtdb/libtdb.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) -lcsv
@@ -112,7 +114,13 @@ $(O)/bench/lmdb_put: $(O)/bench/lmdb_put.o
 $(O)/bench/lmdb_load.o: | deps-bench
 $(O)/bench/lmdb_load: $(O)/bench/lmdb_load.o
 	$(CC) $(LDFLAGS) $^ -o $@ -llmdb
-# The Redis peer: libtdb and hiredis.
+$(O)/bench/lmdb_get.o: | deps-bench
+$(O)/bench/lmdb_get: $(O)/bench/lmdb_get.o
+	$(CC) $(LDFLAGS) $^ -o $@ -llmdb -pthread
+# The Redis peers: libtdb and hiredis.
+$(O)/bench/redis_put.o: | deps-bench
+$(O)/bench/redis_put: $(O)/bench/redis_put.o $(if $(LIB_SRC),$(O)/libtdb/libtdb.a)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) -lhiredis
 $(O)/bench/redis.o: | deps-bench
 $(O)/bench/redis: $(O)/bench/redis.o $(if $(LIB_SRC),$(O)/libtdb/libtdb.a)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS_LIB) -lhiredis
@@ -215,6 +223,9 @@ kmod-bench:
 
 clean:
 	rm -rf build
+
+# Installation, packaging and their tests (mk/*.mk).
+-include $(wildcard mk/*.mk)
 
 .SECONDARY:
 

@@ -10,7 +10,8 @@
 #          initramfs and make the power-cut disk image
 set -eu
 
-pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev libjansson-dev libcsv-dev"
+pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev libjansson-dev libcsv-dev \
+	libinih-dev libsystemd-dev"
 pkgs_test="libcmocka-dev"
 pkgs_bench="liblmdb-dev redis-server libhiredis-dev ipset nftables util-linux"
 pkgs_kmod="gcc make linux-headers-amd64"
