@@ -3,7 +3,8 @@
 #   make            build everything: engine, tdbd, libtdb, tdbcli, tests,
 #                   benchmarks
 #   make test       build and run every test, plain and under ASan/UBSan
-#   make bench      run the benchmarks
+#   make bench      run the benchmarks against LMDB, Redis, ipset, nft
+#                   (make bench-quick: a small version, in CI)
 #   make run        the main job: build, start tdbd, show tdbcli against it
 #   make kmod       build kmod/tdb.ko against Debian's kernel headers
 #                   (KDIR=... for others; see kmod/Makefile)
@@ -50,7 +51,7 @@ PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
 	 $(if $(LIB_SRC),$(O)/libtdb/libtdb.a $(O)/libtdb/$(LIBTDB_SONAME))
 
 .PHONY: all deps deps-test deps-bench test unit integration cli-test \
-	test-plain test-san bench bench-ring bench-redis bench-durable \
+	test-plain test-san bench bench-quick bench-ring bench-redis bench-durable \
 	bench-load run clean \
 	kmod kmod-clean dkms-install kmod-test kmod-bench
 all: deps-test $(O)/libtdbcore.a $(PROGS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
@@ -147,12 +148,14 @@ test: deps-test
 	@tests/check-core-includes.sh
 	@$(MAKE) --no-print-directory kmod-test
 
+# Every workload of issue 7, tdb against LMDB, Redis, ipset and nft in one
+# run: one table, and bench/results/latest.json (scripts/bench.sh).
+# bench-quick: the same parts, small, in under 2 minutes (CI runs it).
 bench: deps-bench $(BENCH_BIN) $(PROGS)
-	$(O)/bench/alloc
-	$(O)/bench/index
-	scripts/bench-ring.sh $(O)
-	scripts/bench-durable.sh $(O)
-	scripts/bench-load.sh $(O)
+	scripts/bench.sh $(O) full
+
+bench-quick: deps-bench $(BENCH_BIN) $(PROGS)
+	scripts/bench.sh $(O) quick
 
 bench-ring: $(BENCH_BIN) $(PROGS)
 	scripts/bench-ring.sh $(O)
@@ -162,7 +165,7 @@ bench-ring: $(BENCH_BIN) $(PROGS)
 bench-redis: deps-bench $(O)/bench/redis $(PROGS)
 	scripts/bench-redis.sh $(O)
 
-bench-durable: $(BENCH_BIN) $(PROGS)
+bench-durable: deps-bench $(BENCH_BIN) $(PROGS)
 	scripts/bench-durable.sh $(O)
 
 # ipset and nft run in private network namespaces (root, or unprivileged

@@ -14,7 +14,8 @@
  * tdb slab side frees every object and then destroys the slab.  Each
  * measurement runs once to warm up (so that both sides reuse memory that is
  * already mapped: glibc's trimming is turned off during a case) and then 3
- * times; the median is reported.
+ * times; the median is reported.  Ends with "result w7_caseK_malloc_mops
+ * M" and "result w7_caseK_tdb_mops M" lines for scripts/bench.sh.
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -251,6 +252,7 @@ static void usage(const char *prog)
 
 int main(int argc, char **argv)
 {
+	double mops[ARRAY_SIZE(cases)][2];
 	unsigned int i;
 	int a;
 
@@ -305,6 +307,12 @@ int main(int argc, char **argv)
 		printf("%-26s %14.1f %12.1f %10.2fx\n", c->name, ops / tb / 1e6,
 		       ops / tt / 1e6, tb / tt);
 		fflush(stdout);
+		mops[i][0] = ops / tb / 1e6;
+		mops[i][1] = ops / tt / 1e6;
+	}
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		printf("result w7_case%u_malloc_mops %.2f\n", i + 1, mops[i][0]);
+		printf("result w7_case%u_tdb_mops %.2f\n", i + 1, mops[i][1]);
 	}
 	tdb_pcache_fini();
 	return 0;

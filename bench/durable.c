@@ -4,6 +4,7 @@
  * through sync tables, and how long tdbd takes to recover after SIGKILL.
  *
  *   durable put [--procs N] [--seconds S] [--depth D] [--shared]
+ *               [--mode plain|pipelined|both]
  *   durable recovery --tdbd PATH --dir DIR [--records N] [--loaders L]
  *                    [--checkpoint-interval S] [--timeout S] [--cold]
  *                    [-- TDBD-ARG...]
@@ -22,7 +23,9 @@
  *              submitted D/4 at a time, at most D puts in flight per
  *              writer
  *
- * Every put is a new key.  Prints puts/s (all writers together, over the
+ * --mode runs one of the two alone (default both, plain first).  Every
+ * put is a new key: after each run the tables must hold one more record
+ * per acknowledged put.  Prints puts/s (all writers together, over the
  * longest writer's time from the start to its last answer) and the
  * writes per fdatasync over the run, from the deltas of tdb_stats()
  * log_writes and log_syncs.  The tables are dropped at the end.
@@ -188,6 +191,7 @@ static unsigned int put_depth = 64;
 static bool put_shared;
 static char put_base[40];
 static bool put_batched;
+static const char *put_mode = "both";
 
 static void put_table(char *buf, int w)
 {
@@ -248,16 +252,35 @@ struct put_figures {
 	double sync_rate; /* fdatasyncs/s */
 };
 
+/* Records in the writers' tables, all together. */
+static uint64_t put_records(struct tdb *db)
+{
+	struct tdb_table_info info;
+	char table[TDB_NAME_MAX];
+	uint64_t n = 0;
+	int err, w;
+
+	for (w = 0; w < (put_shared ? 1 : put_procs); w++) {
+		put_table(table, w);
+		err = tdb_info(db, table, &info);
+		if (err)
+			fail("tdb_info", err);
+		n += info.records;
+	}
+	return n;
+}
+
 static struct put_figures put_run(struct tdb *db, bool batched)
 {
 	struct tdb_stats st0, st1;
 	struct team_result sum;
 	struct put_figures f;
 	struct team t;
-	uint64_t syncs;
+	uint64_t syncs, rec0, rec1;
 	int err;
 
 	put_batched = batched;
+	rec0 = put_records(db);
 	team_start(&t, "bench/durable", put_procs, put_writer, db);
 	err = tdb_stats(db, &st0);
 	if (err)
@@ -266,6 +289,14 @@ static struct put_figures put_run(struct tdb *db, bool batched)
 	err = tdb_stats(db, &st1);
 	if (err)
 		fail("tdb_stats", err);
+	rec1 = put_records(db);
+	if (rec1 - rec0 != sum.ops) {
+		fprintf(stderr,
+			"bench/durable: %llu puts were acknowledged but the tables grew by %llu records\n",
+			(unsigned long long)sum.ops,
+			(unsigned long long)(rec1 - rec0));
+		exit(1);
+	}
 	syncs = st1.log_syncs - st0.log_syncs;
 	f.rate = sum.ops / sum.elapsed;
 	f.per_sync = syncs ? (double)(st1.log_writes - st0.log_writes) / syncs :
@@ -294,15 +325,17 @@ static int cmd_put(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "depth", required_argument, NULL, 'D' },
 		{ "shared", no_argument, NULL, 'S' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tdb_create_opts co = { .durability = TDB_DUR_SYNC };
-	struct put_figures plain, piped;
+	struct put_figures plain = { 0 }, piped = { 0 };
+	bool do_plain, do_piped;
 	char table[TDB_NAME_MAX], what[64];
 	struct tdb *db;
 	int c, err, w;
 
-	while ((c = getopt_long(argc, argv, "p:s:D:S", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:s:D:Sm:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			put_procs = atoi(optarg);
@@ -316,14 +349,19 @@ static int cmd_put(int argc, char **argv)
 		case 'S':
 			put_shared = true;
 			break;
+		case 'm':
+			put_mode = optarg;
+			break;
 		default:
 			return 2;
 		}
 	}
+	do_plain = !strcmp(put_mode, "plain") || !strcmp(put_mode, "both");
+	do_piped = !strcmp(put_mode, "pipelined") || !strcmp(put_mode, "both");
 	if (put_procs < 1 || put_procs > TEAM_MAX || put_seconds <= 0 ||
-	    put_depth < 1 || put_depth > 65535) {
+	    put_depth < 1 || put_depth > 65535 || !(do_plain || do_piped)) {
 		fprintf(stderr,
-			"bench/durable put: bad --procs, --seconds or --depth\n");
+			"bench/durable put: bad --procs, --seconds, --depth or --mode\n");
 		return 2;
 	}
 
@@ -339,8 +377,10 @@ static int cmd_put(int argc, char **argv)
 			fail("tdb_create", err);
 	}
 
-	plain = put_run(db, false);
-	piped = put_run(db, true);
+	if (do_plain)
+		plain = put_run(db, false);
+	if (do_piped)
+		piped = put_run(db, true);
 
 	printf("durable puts/s (%d processes, %s, %d-byte keys, %d-byte values, %.1f s each)\n",
 	       put_procs,
@@ -348,15 +388,25 @@ static int cmd_put(int argc, char **argv)
 	       KEY_LEN, VAL_LEN, put_seconds);
 	printf("  %-28s %12s %12s %12s %12s\n", "", "puts/s", "writes/sync",
 	       "syncs/s", "latency ms");
-	put_print("plain (tdb_put)", &plain, put_procs);
+	if (do_plain)
+		put_print("plain (tdb_put)", &plain, put_procs);
 	snprintf(what, sizeof(what), "pipelined (batch depth %u)", put_depth);
 	/* Up to put_depth in flight per writer: latency is at most this. */
-	put_print(what, &piped, (double)put_procs * put_depth);
+	if (do_piped)
+		put_print(what, &piped, (double)put_procs * put_depth);
 	printf("  (latency: in flight / puts/s; for pipelined, an upper bound)\n");
-	printf("result tdb_plain_puts_per_s %.0f\n", plain.rate);
-	printf("result tdb_plain_writes_per_sync %.1f\n", plain.per_sync);
-	printf("result tdb_batch_puts_per_s %.0f\n", piped.rate);
-	printf("result tdb_batch_writes_per_sync %.1f\n", piped.per_sync);
+	if (do_plain) {
+		printf("result tdb_plain_puts_per_s %.0f\n", plain.rate);
+		printf("result tdb_plain_writes_per_sync %.1f\n",
+		       plain.per_sync);
+		printf("result tdb_plain_syncs_per_s %.0f\n", plain.sync_rate);
+	}
+	if (do_piped) {
+		printf("result tdb_batch_puts_per_s %.0f\n", piped.rate);
+		printf("result tdb_batch_writes_per_sync %.1f\n",
+		       piped.per_sync);
+		printf("result tdb_batch_syncs_per_s %.0f\n", piped.sync_rate);
+	}
 
 	for (w = 0; w < (put_shared ? 1 : put_procs); w++) {
 		put_table(table, w);
@@ -919,6 +969,7 @@ static int cmd_disk(int argc, char **argv)
 static void usage(FILE *f)
 {
 	fputs("usage: durable put [--procs N] [--seconds S] [--depth D] [--shared]\n"
+	      "                   [--mode plain|pipelined|both]\n"
 	      "       durable recovery --tdbd PATH --dir DIR [--records N] [--loaders L]\n"
 	      "                        [--checkpoint-interval S] [--timeout S] [--cold]\n"
 	      "                        [-- TDBD-ARG...]\n"

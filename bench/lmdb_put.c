@@ -15,6 +15,8 @@
  * w << 40 onwards; 100-byte values), for S seconds (default 5).  LMDB
  * admits one write transaction at a time, so the writers queue on its
  * lock.  They start together, after each has opened the environment.
+ * Every put is a new key: afterwards the database must hold one entry
+ * per committed put.
  *
  * Prints puts/s, all writers together, the time per commit, and one
  * line "result lmdb_puts_per_s N" for scripts/bench-durable.sh.  Exit
@@ -110,8 +112,12 @@ int main(int argc, char **argv)
 	};
 	struct team_result sum;
 	struct team team;
+	MDB_stat ms;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_env *env;
 	double rate;
-	int c;
+	int c, rc;
 
 	while ((c = bench_getopt(argc, argv, "d:p:s:m:h", opts, usage)) != -1) {
 		switch (c) {
@@ -139,6 +145,24 @@ int main(int argc, char **argv)
 	team_start(&team, "bench/lmdb_put", procs, writer, NULL);
 	if (team_run(&team, &sum)) {
 		fputs("bench/lmdb_put: a writer failed\n", stderr);
+		return 1;
+	}
+	env = lmdb_env_open("bench/lmdb_put", dir, mapsize);
+	rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		fail("mdb_txn_begin", rc);
+	rc = mdb_dbi_open(txn, NULL, 0, &dbi);
+	if (!rc)
+		rc = mdb_stat(txn, dbi, &ms);
+	if (rc)
+		fail("mdb_stat", rc);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	if (ms.ms_entries != sum.ops) {
+		fprintf(stderr,
+			"bench/lmdb_put: %llu puts were committed but the database holds %llu entries\n",
+			(unsigned long long)sum.ops,
+			(unsigned long long)ms.ms_entries);
 		return 1;
 	}
 

@@ -377,3 +377,7 @@ for k in random_p1 random_p2 inside_p1 inside_p2 sync_random_p1; do
 	[ -n "$v" ] || continue
 	printf "  %-34s %12.0f lookups/s\n" "lookup ${k}" "$v"
 done
+# The medians, for scripts/bench.sh.
+for k in $(awk '$1 == "result" { print $2 }' "$results" | sort -u); do
+	echo "result $k $(median "$k")"
+done

@@ -13,7 +13,8 @@ set -eu
 pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev libjansson-dev libcsv-dev \
 	libinih-dev libsystemd-dev"
 pkgs_test="libcmocka-dev"
-pkgs_bench="liblmdb-dev redis-server libhiredis-dev ipset nftables util-linux"
+pkgs_bench="liblmdb-dev redis-server libhiredis-dev ipset nftables util-linux \
+	linux-perf"
 pkgs_kmod="gcc make linux-headers-amd64"
 pkgs_kmod_test="linux-headers-amd64 linux-image-amd64 qemu-system-x86 \
 	busybox-static cpio gzip kmod e2fsprogs"
