@@ -6,6 +6,7 @@
 #   make bench      run the benchmarks against LMDB, Redis, ipset, nft
 #                   (make bench-quick: a small version, in CI)
 #   make run        the main job: build, start tdbd, show tdbcli against it
+#   make install    PREFIX=/usr/local DESTDIR=: see mk/install.mk
 #   make kmod       build kmod/tdb.ko against Debian's kernel headers
 #                   (KDIR=... for others; see kmod/Makefile)
 #   make kmod-test  boot Debian's kernel under qemu and test tdb.ko there
@@ -44,6 +45,8 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
 
 LIBTDB_SONAME := libtdb.so.1
+# The library's ABI version (major = the soname's): its installed name.
+LIBTDB_VERSION := 1.0.0
 TDB_VERSION := 0.1.0
 # What libtdb links: programs linking libtdb.a need the same.
 LDLIBS_LIB := -lmnl -ljansson
@@ -145,6 +148,7 @@ test-san:
 test: deps-test
 	@$(MAKE) --no-print-directory test-plain
 	@$(MAKE) --no-print-directory test-san
+	@$(MAKE) --no-print-directory install-test
 	@tests/check-core-includes.sh
 	@$(MAKE) --no-print-directory kmod-test
 

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages that a make target needs, and does nothing
 # when they are already there.  Usage: scripts/deps.sh GROUP...
-#   build  compiler, liburcu, libmnl
-#   test   CMocka and what the tests drive
+#   build  compiler, liburcu, libmnl, inih, libsystemd, scdoc (make install
+#          builds the man pages)
+#   test   CMocka and what the tests drive (man, bash-completion, debhelper
+#          and dh-dkms for the Debian packages)
 #   bench  the peers that the benchmarks compare against
 #   kmod   the Debian kernel headers that tdb.ko builds against (6.1)
 #   kmod-test  what make kmod-test boots: the kernel image matching those
@@ -11,8 +13,9 @@
 set -eu
 
 pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev libjansson-dev libcsv-dev \
-	libinih-dev libsystemd-dev"
-pkgs_test="libcmocka-dev"
+	libinih-dev libsystemd-dev scdoc"
+pkgs_test="libcmocka-dev man-db groff-base bash-completion dpkg-dev debhelper \
+	dh-dkms"
 pkgs_bench="liblmdb-dev redis-server libhiredis-dev ipset nftables util-linux \
 	linux-perf"
 pkgs_kmod="gcc make linux-headers-amd64"
