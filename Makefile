@@ -54,7 +54,7 @@ PROGS := $(if $(TDBD_SRC),$(O)/tdbd/tdbd) $(if $(CLI_SRC),$(O)/cli/tdbcli) \
 	 $(if $(LIB_SRC),$(O)/libtdb/libtdb.a $(O)/libtdb/$(LIBTDB_SONAME))
 
 .PHONY: all deps deps-test deps-bench test unit integration cli-test \
-	test-plain test-san bench bench-quick bench-ring bench-redis bench-durable \
+	test-plain test-san bench bench-quick bench-ring bench-gets bench-redis bench-durable \
 	bench-load run clean \
 	kmod kmod-clean dkms-install kmod-test kmod-bench
 all: deps-test $(O)/libtdbcore.a $(PROGS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
@@ -163,6 +163,12 @@ bench-quick: deps-bench $(BENCH_BIN) $(PROGS)
 
 bench-ring: $(BENCH_BIN) $(PROGS)
 	scripts/bench-ring.sh $(O)
+
+# Workloads 1 and 6 of issue 7: batched gets against LMDB, and by table
+# size; quick: BENCH_RECORDS=100000 BENCH_SECONDS=1 BENCH_RUNS=1
+# BENCH_SCALE="10000 100000" make bench-gets
+bench-gets: deps-bench $(O)/bench/gets $(O)/bench/lmdb_get $(PROGS)
+	scripts/bench-gets.sh $(O)
 
 # Workloads 2 and 3 of issue 7 against a redis-server of its own; quick:
 # BENCH_RECORDS=100000 BENCH_SECONDS=1 BENCH_RUNS=1 make bench-redis
