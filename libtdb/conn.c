@@ -201,6 +201,7 @@ static int adopt_region(struct tdb *db, void *p, uint32_t frame_size,
 	db->frame_count = frame_count;
 	db->tx_ring = (uint8_t *)p + TDB_CTL_SIZE;
 	db->rx_ring = db->tx_ring + ring_bytes;
+	db->spin_ns = RING_SPIN_MAX_NS;
 	return 0;
 }
 

@@ -49,6 +49,8 @@ struct tdb {
 	uint8_t *tx_ring, *rx_ring;
 	uint32_t tx_head;		/* next TX frame we fill */
 	uint32_t rx_head;		/* next RX frame we read */
+	uint32_t spin_ns;		/* how long ring_wait() spins now */
+	uint32_t waits;			/* ring_wait() calls, for its probes */
 
 	/* Reassembled RX batch: messages [rx_pos, rx_len) not handed out. */
 	uint8_t *rx_buf;
@@ -75,6 +77,11 @@ int conn_fail(struct tdb *db, int err);
 int conn_gone_error(const struct tdb *db);
 
 /* ring.c */
+/* The bounds of ring.c's adaptive spin; a connection starts at the top. */
+#define RING_SPIN_MAX_NS 20000U
+#define RING_SPIN_MIN_NS 1000U
+#define RING_SPIN_PROBE 64U
+
 /*
  * Copies @len bytes (one batch of messages) into TX frames: one VALID
  * frame, or COPY frames and a final VALID one.  While it waits for a free
