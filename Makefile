@@ -139,6 +139,7 @@ integration: $(PROGS) $(INTEG_BIN)
 cli-test: $(PROGS)
 	@tests/cli/run.sh $(O)
 	@tests/cli/load.sh $(O)
+	@tests/tdbd/run.sh $(O)
 
 test-plain: unit integration cli-test
 

@@ -14,8 +14,8 @@ set -eu
 
 pkgs_build="gcc make pkg-config liburcu-dev libmnl-dev libjansson-dev libcsv-dev \
 	libinih-dev libsystemd-dev scdoc"
-pkgs_test="libcmocka-dev man-db groff-base bash-completion dpkg-dev debhelper \
-	dh-dkms"
+pkgs_test="libcmocka-dev python3 util-linux man-db groff-base bash-completion \
+	dpkg-dev debhelper dh-dkms"
 pkgs_bench="liblmdb-dev redis-server libhiredis-dev ipset nftables util-linux \
 	linux-perf"
 pkgs_kmod="gcc make linux-headers-amd64"

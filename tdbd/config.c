@@ -1,32 +1,107 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * config.c - tdbd's configuration file: "key = value" lines, '#' starts a
- * comment line, blank lines are ignored, a value may be put in double
- * quotes.  The keys are the long flags' names (config_set() lists them),
- * and the flags go through the same setter, so both are checked alike.
- * Any error names the file and line and stops tdbd.
+ * config.c - tdbd's settings: the configuration file (INI, parsed by
+ * inih) and the setter that both the file and the command line go
+ * through, so both are checked alike.
+ *
+ * Layout.  The file is named tdb.conf, not tdbd.conf, so that other parts
+ * of tdb may one day have sections of their own in it: tdbd's keys go in
+ * a [tdbd] section.  Keys before any section header are tdbd's too, so
+ * that a plain list of "key = value" lines (the format before inih) still
+ * works.  Any other section is an error, even an empty one: a misspelt
+ * "[tbdd]" must not quietly drop the settings under it.
+ *
+ * Keys are the long flags' names (config_keys[]), "_" accepted for "-";
+ * every tdbd setting is one.  A value may be put in double quotes, which
+ * are removed.  '#' or ';' starts a comment line, and ';' after a blank
+ * starts a comment at the end of a line (inih's defaults).  A key given
+ * twice is an error: one of the two would be silently ignored.
+ * Continuation lines (inih's multi-line values) are off: an indented line
+ * is a line like any other.
+ *
+ * Errors.  An unknown key or section, a bad value and a malformed line
+ * are errors naming the file and the line, and the file is not applied
+ * at all: at start-up tdbd exits, at a reload it keeps its settings.
+ * The line numbers come from our own reader (ini_parse_stream()), which
+ * counts physical lines.  Whether inih passes the handler a line number
+ * is fixed when the library is built (INI_HANDLER_LINENO): Debian's
+ * libinih1 55 is built with it, but its <ini.h> says 0, so a program
+ * cannot tell which it links against; and inih's count numbers the
+ * pieces of a line longer than its buffer as lines of their own.  The
+ * reader also rejects such lines, sections other than [tdbd] and lines
+ * that are neither a key nor a section, and stops the parse at the
+ * first error; inih's return value is only a backstop for what it alone
+ * finds wrong.
+ *
+ * Debian's inih has run-time switches for what upstream fixes at compile
+ * time (ini_allow_multiline, ini_max_line): we set them on each parse,
+ * from the main thread, the only one that parses.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tdbd.h"
 
-static char *config_trim(char *s)
-{
-	char *end;
+/* A path of PATH_MAX bytes, its key and some blanks fit on a line. */
+#define CONFIG_MAX_LINE 4352
 
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
+static const char *const config_keys[] = {
+	"socket", "data-dir", "workers", "max-conns", "flush-interval",
+	"checkpoint-interval", "checkpoint-log", "segment-size",
+	"accept-loss", "log-level", "syslog",
+};
+#define CONFIG_NKEYS ARRAY_SIZE(config_keys)
+
+/* One parse of one file. */
+struct config_ctx {
+	FILE *f;
+	const char *file;
+	struct tdbd_opts *o;
+	unsigned int line;		/* the line inih is parsing */
+	unsigned int set_on[CONFIG_NKEYS];	/* line of each key, or 0 */
+	char *buf;			/* getline()'s */
+	size_t cap;
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+static void config_fail(struct config_ctx *ctx, const char *fmt, ...)
+	__printf(2, 3);
+
+/* Records the first error, "FILE:LINE: ...", and stops the parse. */
+static void config_fail(struct config_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (ctx->failed)
+		return;
+	ctx->failed = true;
+	n = snprintf(ctx->err, ctx->errlen, "%s:%u: ", ctx->file, ctx->line);
+	if (n < 0 || (size_t)n >= ctx->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ctx->err + n, ctx->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
 }
 
-/* A size in bytes with an optional K, M or G suffix (powers of 1024). */
+static int config_key_index(const char *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++)
+		if (!strcmp(key, config_keys[i]))
+			return (int)i;
+	return -1;
+}
+
+/* A size in bytes with an optional K, M, G or T suffix (powers of 1024). */
 static int config_parse_size(const char *s, u64 min, u64 max, u64 *out)
 {
 	unsigned long long n;
@@ -63,6 +138,26 @@ static int config_parse_size(const char *s, u64 min, u64 max, u64 *out)
 	return 0;
 }
 
+/* yes/no, true/false, on/off, 1/0: 0 or -EINVAL. */
+static int config_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 /* Sets option @key to @val; NULL or what is wrong. */
 const char *config_set(struct tdbd_opts *o, const char *key, const char *val)
 {
@@ -74,8 +169,10 @@ const char *config_set(struct tdbd_opts *o, const char *key, const char *val)
 	} else if (!strcmp(key, "data-dir")) {
 		str = &o->data_dir;
 	} else if (!strcmp(key, "workers")) {
-		if (config_parse_count(val, 1, 1024, &o->workers))
-			return "not a number from 1 to 1024";
+		if (!strcmp(val, "auto"))
+			o->workers = port_nr_cpus();
+		else if (config_parse_count(val, 1, 1024, &o->workers))
+			return "not auto or a number from 1 to 1024";
 	} else if (!strcmp(key, "max-conns")) {
 		if (config_parse_count(val, 0, 1000000, &o->max_conns))
 			return "not a number from 0 to 1000000";
@@ -92,13 +189,19 @@ const char *config_set(struct tdbd_opts *o, const char *key, const char *val)
 		if (config_parse_size(val, 64 << 10, 1ULL << 32,
 				      &o->segment_size))
 			return "not a size from 64K to 4G (bytes, or with K, M or G)";
+	} else if (!strcmp(key, "accept-loss")) {
+		if (config_parse_bool(val, &o->accept_loss))
+			return "not yes or no";
+	} else if (!strcmp(key, "syslog")) {
+		if (config_parse_bool(val, &o->syslog))
+			return "not yes or no";
 	} else if (!strcmp(key, "log-level")) {
 		level = log_parse_level(val);
 		if (level < 0)
 			return "not error, warning, info or debug";
 		o->log_level = level;
 	} else {
-		return "unknown key (known: socket, data-dir, workers, max-conns, flush-interval, checkpoint-interval, checkpoint-log, segment-size, log-level)";
+		return "unknown key (known: socket, data-dir, workers, max-conns, flush-interval, checkpoint-interval, checkpoint-log, segment-size, accept-loss, log-level, syslog)";
 	}
 	if (!str)
 		return NULL;
@@ -123,61 +226,174 @@ int config_parse_count(const char *s, unsigned int min, unsigned int max,
 	return 0;
 }
 
-int config_load(const char *file, struct tdbd_opts *o)
+/* A section header: only [tdbd], with nothing but a comment after it. */
+static void config_check_section(struct config_ctx *ctx, const char *s)
 {
-	char buf[4096];
-	unsigned int line = 0;
-	FILE *f;
+	const char *end = strchr(s, ']');
+	const char *name = s + 1, *rest;
+	size_t len;
 
-	f = fopen(file, "r");
-	if (!f) {
-		log_msg(LOG_ERR, "%s: %s", file, strerror(errno));
+	if (!end) {
+		config_fail(ctx, "section header without ']'");
+		return;
+	}
+	for (rest = end + 1; isspace((unsigned char)*rest); rest++)
+		;
+	if (*rest && *rest != ';' && *rest != '#') {
+		len = strcspn(rest, "\r\n");
+		config_fail(ctx, "text after the section header: '%.*s'",
+			    (int)len, rest);
+		return;
+	}
+	while (isspace((unsigned char)*name))
+		name++;
+	len = (size_t)(end - name);
+	while (len && isspace((unsigned char)name[len - 1]))
+		len--;
+	if (len != 4 || memcmp(name, "tdbd", 4))
+		config_fail(ctx, "unknown section [%.*s] (tdbd's keys go in [tdbd])",
+			    (int)len, name);
+}
+
+/*
+ * inih's fgets: hands it one whole line of the file at a time, counting
+ * them, and checks what inih would take without a word (sections) or
+ * could only report by number.  NULL ends the parse, also on an error.
+ */
+static char *config_read(char *str, int num, void *stream)
+{
+	struct config_ctx *ctx = stream;
+	const char *s;
+	ssize_t n;
+
+	if (ctx->failed)
+		return NULL;
+	errno = 0;
+	n = getline(&ctx->buf, &ctx->cap, ctx->f);
+	if (n < 0) {
+		if (ferror(ctx->f)) {
+			ctx->failed = true;
+			snprintf(ctx->err, ctx->errlen, "%s: cannot read: %s",
+				 ctx->file, strerror(errno ? errno : EIO));
+		}
+		return NULL;
+	}
+	ctx->line++;
+	if (strlen(ctx->buf) != (size_t)n) {
+		config_fail(ctx, "NUL byte in the line");
+		return NULL;
+	}
+	if ((size_t)n + 1 > (size_t)num) {
+		config_fail(ctx, "line longer than %d characters", num - 2);
+		return NULL;
+	}
+	for (s = ctx->buf; isspace((unsigned char)*s); s++)
+		;
+	if (*s == '[')
+		config_check_section(ctx, s);
+	else if (*s && *s != '#' && *s != ';' && !strpbrk(s, "=:"))
+		config_fail(ctx, "expected 'key = value' or '[tdbd]'");
+	if (ctx->failed)
+		return NULL;
+	memcpy(str, ctx->buf, (size_t)n + 1);
+	return str;
+}
+
+/* inih's handler: one key of [tdbd] (or before any section). */
+static int config_handler(void *user, const char *section, const char *name,
+			  const char *value)
+{
+	struct config_ctx *ctx = user;
+	char key[64], val[CONFIG_MAX_LINE];
+	const char *err;
+	size_t len;
+	int i;
+
+	if (ctx->failed)
+		return 0;
+	if (!value) {		/* only if ini_allow_no_value */
+		config_fail(ctx, "%s: no value", name);
+		return 0;
+	}
+	/* config_read() let no other section through, blanks aside. */
+	while (isspace((unsigned char)*section))
+		section++;
+	len = strlen(section);
+	while (len && isspace((unsigned char)section[len - 1]))
+		len--;
+	if (len && (len != 4 || memcmp(section, "tdbd", 4))) {
+		config_fail(ctx, "unknown section [%.*s]", (int)len, section);
+		return 0;
+	}
+	len = strlen(name);
+	if (!len || len >= sizeof(key)) {
+		config_fail(ctx, "%s", len ? "key too long" : "no key before the '='");
+		return 0;
+	}
+	/* data_dir as well as data-dir. */
+	for (i = 0; name[i]; i++)
+		key[i] = name[i] == '_' ? '-' : name[i];
+	key[i] = '\0';
+	len = strlen(value);
+	if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
+		value++;
+		len -= 2;
+	}
+	if (len >= sizeof(val)) {	/* config_read() checked the line */
+		config_fail(ctx, "%s: value too long", key);
+		return 0;
+	}
+	memcpy(val, value, len);
+	val[len] = '\0';
+
+	i = config_key_index(key);
+	if (i >= 0 && ctx->set_on[i]) {
+		config_fail(ctx, "%s: already set on line %u", key,
+			    ctx->set_on[i]);
+		return 0;
+	}
+	err = config_set(ctx->o, key, val);
+	if (err) {
+		config_fail(ctx, "%s: %s", key, err);
+		return 0;
+	}
+	ctx->set_on[i] = ctx->line;
+	return 1;
+}
+
+int config_load(const char *file, struct tdbd_opts *o, char *err,
+		size_t errlen)
+{
+	struct config_ctx ctx = {
+		.file = file,
+		.o = o,
+		.err = err,
+		.errlen = errlen,
+	};
+	int ret;
+
+	ctx.f = fopen(file, "re");
+	if (!ctx.f) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
 		return -1;
 	}
-	while (fgets(buf, sizeof(buf), f)) {
-		char *s, *eq, *key, *val;
-		const char *err;
-		size_t vlen;
-
-		line++;
-		if (!strchr(buf, '\n') && !feof(f)) {
-			log_msg(LOG_ERR, "%s:%u: line too long", file, line);
-			goto fail;
+	ini_allow_multiline = false;
+	ini_max_line = CONFIG_MAX_LINE;
+	ret = ini_parse_stream(config_read, &ctx, config_handler, &ctx);
+	fclose(ctx.f);
+	free(ctx.buf);
+	if (ctx.failed)
+		return -1;
+	if (ret) {
+		/* Something only inih found wrong; its numbering is ours. */
+		if (ret > 0) {
+			ctx.line = (unsigned int)ret;
+			config_fail(&ctx, "malformed line");
+		} else {
+			snprintf(err, errlen, "%s: %s", file,
+				 ret == -2 ? "out of memory" : "cannot read");
 		}
-		s = config_trim(buf);
-		if (!*s || *s == '#')
-			continue;
-		eq = strchr(s, '=');
-		if (!eq) {
-			log_msg(LOG_ERR, "%s:%u: expected 'key = value'", file,
-				line);
-			goto fail;
-		}
-		*eq = '\0';
-		key = config_trim(s);
-		/* data_dir as well as data-dir, as older files wrote it. */
-		for (char *u = key; *u; u++)
-			if (*u == '_')
-				*u = '-';
-		val = config_trim(eq + 1);
-		vlen = strlen(val);
-		if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
-			val[vlen - 1] = '\0';
-			val++;
-		}
-		err = config_set(o, key, val);
-		if (err) {
-			log_msg(LOG_ERR, "%s:%u: %s: %s", file, line, key, err);
-			goto fail;
-		}
+		return -1;
 	}
-	if (ferror(f)) {
-		log_msg(LOG_ERR, "%s: read error", file);
-		goto fail;
-	}
-	fclose(f);
 	return 0;
-fail:
-	fclose(f);
-	return -1;
 }

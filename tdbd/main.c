@@ -4,8 +4,25 @@
  * the accept loop with each connection's handshake, signals and shutdown.
  *
  * Options come from, in rising order of precedence: built-in defaults,
- * the TDB_SOCKET environment variable, the --config file, and the
- * command line.
+ * the TDB_SOCKET environment variable, the --config file (config.c), and
+ * the command line, whatever the order of the flags.
+ *
+ * Reload.  SIGHUP reads the file again, with the same flags over it (they
+ * still win), and applies what tdbd itself owns and can change while it
+ * serves: the log level, syslog, and --max-conns, all on the main thread
+ * (max_conns is only read here; the log level by every thread, through
+ * READ_ONCE).  Each other changed setting is logged as needing a
+ * restart: the socket, data directory, workers and segment size are
+ * fixed by what tdbd set up with them, and the flush and checkpoint
+ * intervals by the journal (core/journal.c), which copied them at
+ * recovery and offers no way to change them.  A file with an error
+ * changes nothing; tdbd never stops because of a reload.
+ *
+ * systemd.  With Type=notify, sd_notify(3) says READY=1 once tdbd serves:
+ * the socket listens, recovery is done and the workers run, so a client
+ * connecting then gets its welcome at once.  RELOADING=1 and READY=1
+ * bracket a reload, STOPPING=1 starts the shutdown, and STATUS= says
+ * what tdbd does.  Without NOTIFY_SOCKET these calls do nothing.
  *
  * Handshake.  The main thread accepts connections (non-blocking), reads
  * each client's struct tdb_hello when it arrives (a client that sends none
@@ -24,6 +41,8 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pool.h"
@@ -53,11 +72,14 @@ static void usage(FILE *f)
 		"The tdb owner daemon: holds the tables and serves libtdb clients over\n"
 		"shared-memory rings.  Runs in the foreground and logs to stderr.\n"
 		"\n"
+		"  -c, --config FILE      read the INI file FILE: keys named as the long\n"
+		"                         flags, in a [tdbd] section; flags override it\n"
+		"                         (see tdb.conf(5))\n"
 		"  -s, --socket PATH      listen on PATH (default: $TDB_SOCKET, else\n"
 		"                         " TDB_DEFAULT_SOCKET "; its directory is created)\n"
 		"  -d, --data-dir DIR     data directory, created if missing and locked\n"
 		"                         against a second tdbd (default " TDBD_DEFAULT_DATA_DIR ")\n"
-		"  -w, --workers N        worker threads (default: one per CPU)\n"
+		"  -w, --workers N        worker threads (default auto: one per CPU)\n"
 		"  -m, --max-conns N      connections one non-root uid may hold at once\n"
 		"                         (default 256; 0: no limit)\n"
 		"      --flush-interval MS\n"
@@ -71,17 +93,19 @@ static void usage(FILE *f)
 		"                         since the last (default 128M; 0: never by size)\n"
 		"      --segment-size SIZE\n"
 		"                         log segment size, K/M/G suffixes (default 64M)\n"
-		"      --accept-loss      start even when the log or the newest checkpoint\n"
+		"      --accept-loss[=yes|no]\n"
+		"                         start even when the log or the newest checkpoint\n"
 		"                         is corrupt, discarding everything from the\n"
 		"                         damage on (reported); never the default\n"
-		"  -c, --config FILE      read 'key = value' lines, keys named as the\n"
-		"                         long flags above (flags override)\n"
 		"  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
+		"      --syslog[=yes|no]  log to syslog (facility daemon), not stderr\n"
 		"  -h, --help             show this help\n"
 		"\n"
 		"Tables other than memory ones are logged to the data directory and\n"
 		"recovered at start-up.\n"
-		"SIGTERM or SIGINT stops tdbd after the batches in flight; exit 0.\n");
+		"SIGHUP reloads the configuration file; SIGTERM or SIGINT stops tdbd\n"
+		"after the batches in flight (exit status 0).  Exit status 2: bad\n"
+		"options or configuration file; 1: tdbd could not start or failed.\n");
 }
 
 static char *xstrdup(const char *s)
@@ -95,8 +119,55 @@ static char *xstrdup(const char *s)
 	return p;
 }
 
-/* Parses the command line over the defaults.  Exits on usage errors. */
-static void parse_args(int argc, char **argv, struct tdbd_opts *o)
+/* The command line, kept for reloads: flags apply over the file. */
+static struct {
+	const char *config;
+	int n;
+	const char **keys;	/* long flag names */
+	const char **vals;	/* their arguments (argv's) */
+} args;
+
+static void opts_free(struct tdbd_opts *o)
+{
+	free(o->socket);
+	free(o->data_dir);
+	o->socket = o->data_dir = NULL;
+}
+
+/*
+ * Builds the options: defaults, environment, the config file, the flags.
+ * 0, or -1 with what is wrong in @err.
+ */
+static int opts_load(struct tdbd_opts *o, char *err, size_t errlen)
+{
+	const char *env = getenv("TDB_SOCKET"), *bad;
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	o->socket = xstrdup(env && *env ? env : TDB_DEFAULT_SOCKET);
+	o->data_dir = xstrdup(TDBD_DEFAULT_DATA_DIR);
+	o->workers = port_nr_cpus();
+	o->max_conns = TDBD_MAX_CONNS_DEFAULT;
+	o->flush_ms = TDBD_FLUSH_MS_DEFAULT;
+	o->ckpt_secs = TDBD_CKPT_SECS_DEFAULT;
+	o->ckpt_log = TDBD_CKPT_LOG_DEFAULT;
+	o->segment_size = TDB_WAL_SEGMENT_SIZE;
+	o->log_level = LOG_INFO;
+	if (args.config && config_load(args.config, o, err, errlen))
+		return -1;
+	for (i = 0; i < args.n; i++) {
+		bad = config_set(o, args.keys[i], args.vals[i]);
+		if (bad) {
+			snprintf(err, errlen, "--%s '%s': %s", args.keys[i],
+				 args.vals[i], bad);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Parses the command line into args.  Exits on usage errors. */
+static void parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -107,19 +178,18 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 		{ "checkpoint-interval", required_argument, NULL, 'C' },
 		{ "checkpoint-log", required_argument, NULL, 'L' },
 		{ "segment-size", required_argument, NULL, 'S' },
-		{ "accept-loss", no_argument, NULL, 'A' },
+		{ "accept-loss", optional_argument, NULL, 'A' },
+		{ "syslog", optional_argument, NULL, 'Y' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *env, *err;
-	/* Flags apply after the config file, through the same setter. */
-	const char **keys = calloc(argc, sizeof(*keys));
-	const char **vals = calloc(argc, sizeof(*vals));
-	int c, i, n = 0;
+	int c, i;
 
-	if (!keys || !vals) {
+	args.keys = calloc(argc, sizeof(*args.keys));
+	args.vals = calloc(argc, sizeof(*args.vals));
+	if (!args.keys || !args.vals) {
 		fputs("tdbd: out of memory\n", stderr);
 		exit(1);
 	}
@@ -127,10 +197,7 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 				&i)) != -1) {
 		switch (c) {
 		case 'c':
-			config = optarg;
-			break;
-		case 'A':
-			o->accept_loss = true;
+			args.config = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -141,8 +208,9 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 		default:
 			for (i = 0; longopts[i].val != c; i++)
 				;
-			keys[n] = longopts[i].name;
-			vals[n++] = optarg;
+			args.keys[args.n] = longopts[i].name;
+			/* --accept-loss and --syslog alone mean yes. */
+			args.vals[args.n++] = optarg ? optarg : "yes";
 			break;
 		}
 	}
@@ -151,29 +219,6 @@ static void parse_args(int argc, char **argv, struct tdbd_opts *o)
 		usage(stderr);
 		exit(2);
 	}
-
-	env = getenv("TDB_SOCKET");
-	o->socket = xstrdup(env && *env ? env : TDB_DEFAULT_SOCKET);
-	o->data_dir = xstrdup(TDBD_DEFAULT_DATA_DIR);
-	o->workers = port_nr_cpus();
-	o->max_conns = TDBD_MAX_CONNS_DEFAULT;
-	o->flush_ms = TDBD_FLUSH_MS_DEFAULT;
-	o->ckpt_secs = TDBD_CKPT_SECS_DEFAULT;
-	o->ckpt_log = TDBD_CKPT_LOG_DEFAULT;
-	o->segment_size = TDB_WAL_SEGMENT_SIZE;
-	o->log_level = LOG_INFO;
-	if (config && config_load(config, o))
-		exit(2);
-	for (i = 0; i < n; i++) {
-		err = config_set(o, keys[i], vals[i]);
-		if (err) {
-			fprintf(stderr, "tdbd: --%s '%s': %s\n", keys[i],
-				vals[i], err);
-			exit(2);
-		}
-	}
-	free(keys);
-	free(vals);
 }
 
 /* As many descriptors as we may have: each connection takes four. */
@@ -353,8 +398,116 @@ static int pending_expire(void)
 	return (int)((next - now) / 1000000 + 1);
 }
 
+/* CLOCK_MONOTONIC in microseconds, for RELOADING=1. */
+static unsigned long long monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000ULL +
+	       (unsigned long long)ts.tv_nsec / 1000;
+}
+
+static void notify_serving(const struct tdbd_opts *o, const char *note)
+{
+	sd_notifyf(0, "READY=1\nSTATUS=serving on %s, data directory %s, %u worker%s%s%s",
+		   o->socket, o->data_dir, o->workers,
+		   o->workers == 1 ? "" : "s", note ? "; " : "",
+		   note ? note : "");
+}
+
+/* A setting the reload cannot change: say that it waits for a restart. */
+static void reload_restart(const char *key, const char *from, const char *to)
+{
+	log_msg(LOG_WARN,
+		"reload: %s changed from %s to %s, which needs a restart; still %s",
+		key, from, to, from);
+}
+
+static void reload_restart_num(const char *key, unsigned long long from,
+			       unsigned long long to)
+{
+	char f[32], t[32];
+
+	if (from == to)
+		return;
+	snprintf(f, sizeof(f), "%llu", from);
+	snprintf(t, sizeof(t), "%llu", to);
+	reload_restart(key, f, t);
+}
+
+/*
+ * SIGHUP: the file again, the flags over it; what may change now does,
+ * the rest is reported.  @cur stays what runs.
+ */
+static void reload(struct tdbd_opts *cur)
+{
+	struct tdbd_opts o;
+	char err[640];
+	int old_level = cur->log_level;
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+		   monotonic_usec(), args.config ? args.config : "");
+	if (!args.config) {
+		log_msg(LOG_INFO,
+			"SIGHUP: no configuration file to reload (tdbd was started without --config)");
+		notify_serving(cur, NULL);
+		return;
+	}
+	if (opts_load(&o, err, sizeof(err))) {
+		log_msg(LOG_ERR, "reload: %s; keeping the running configuration",
+			err);
+		opts_free(&o);
+		sd_notifyf(0, "READY=1\nSTATUS=serving on %s; reload failed: %s",
+			   cur->socket, err);
+		return;
+	}
+
+	if (strcmp(o.socket, cur->socket))
+		reload_restart("socket", cur->socket, o.socket);
+	if (strcmp(o.data_dir, cur->data_dir))
+		reload_restart("data-dir", cur->data_dir, o.data_dir);
+	reload_restart_num("workers", cur->workers, o.workers);
+	reload_restart_num("segment-size", cur->segment_size, o.segment_size);
+	reload_restart_num("flush-interval", cur->flush_ms, o.flush_ms);
+	reload_restart_num("checkpoint-interval", cur->ckpt_secs, o.ckpt_secs);
+	reload_restart_num("checkpoint-log", cur->ckpt_log, o.ckpt_log);
+	if (o.accept_loss != cur->accept_loss)
+		reload_restart("accept-loss", cur->accept_loss ? "yes" : "no",
+			       o.accept_loss ? "yes" : "no");
+
+	/* Said at whichever of the two levels shows more. */
+	if (o.log_level != old_level) {
+		if (o.log_level > old_level)
+			log_set_level(o.log_level);
+		log_msg(LOG_INFO, "reload: log-level %s, was %s",
+			log_level_name(o.log_level), log_level_name(old_level));
+		log_set_level(o.log_level);
+		cur->log_level = o.log_level;
+	}
+	if (o.max_conns != cur->max_conns) {
+		log_msg(LOG_INFO,
+			"reload: max-conns %u, was %u (connections held beyond it stay)",
+			o.max_conns, cur->max_conns);
+		max_conns = o.max_conns;
+		cur->max_conns = o.max_conns;
+	}
+	if (o.syslog != cur->syslog) {
+		log_msg(LOG_INFO, "reload: logging to %s from now on",
+			o.syslog ? "syslog" : "stderr");
+		log_set_syslog(o.syslog);
+		log_msg(LOG_INFO, "reload: logging to %s, was %s",
+			o.syslog ? "syslog" : "stderr",
+			o.syslog ? "stderr" : "syslog");
+		cur->syslog = o.syslog;
+	}
+	log_msg(LOG_INFO, "reloaded %s", args.config);
+	opts_free(&o);
+	notify_serving(cur, "configuration reloaded");
+}
+
 /* Serves the listener and the handshakes until a stop signal. */
-static int main_loop(int lfd, int sfd)
+static int main_loop(int lfd, int sfd, struct tdbd_opts *o)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct epoll_event evs[32];
@@ -381,6 +534,10 @@ static int main_loop(int lfd, int sfd)
 			} else if (evs[i].data.u64 == EV_SIGNAL) {
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
+				if (si.ssi_signo == SIGHUP) {
+					reload(o);
+					continue;
+				}
 				if (si.ssi_signo == SIGTERM ||
 				    si.ssi_signo == SIGINT) {
 					log_msg(LOG_INFO, "%s: stopping",
@@ -399,31 +556,44 @@ int main(int argc, char **argv)
 	struct tdbd_listener l = { .fd = -1, .lock_fd = -1 };
 	struct tdbd_opts o = { 0 };
 	int data_lock = -1, sfd = -1, ret = 1, err;
+	char msg[640];
 	sigset_t sigs;
 
 	log_init(LOG_INFO);
-	parse_args(argc, argv, &o);
+	parse_args(argc, argv);
+	if (opts_load(&o, msg, sizeof(msg))) {
+		log_msg(LOG_ERR, "%s", msg);
+		opts_free(&o);
+		return 2;
+	}
 	max_conns = o.max_conns;
-	log_init(o.log_level);
+	log_set_level(o.log_level);
+	if (o.syslog)
+		log_set_syslog(true);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 
-	data_lock = datadir_lock(o.data_dir);
-	if (data_lock < 0)
-		goto free_opts;
-	if (listener_open(&l, o.socket))
-		goto unlock_data;
-
-	/* Every thread inherits the mask: the signals come through sfd. */
+	/*
+	 * Before any thread starts, which inherits the mask: the signals
+	 * come through sfd, and a SIGHUP while tdbd starts waits for the
+	 * main loop instead of killing it.
+	 */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		log_msg(LOG_ERR, "signalfd: %s", strerror(errno));
-		goto close_listener;
+		goto free_opts;
 	}
+
+	data_lock = datadir_lock(o.data_dir);
+	if (data_lock < 0)
+		goto close_sfd;
+	if (listener_open(&l, o.socket))
+		goto unlock_data;
 
 	port_rcu_thread_online();
 	err = tdb_pcache_init();
@@ -436,6 +606,7 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "owner: %s", strerror(-err));
 		goto pcache_fini;
 	}
+	sd_notifyf(0, "STATUS=recovering the tables in %s", o.data_dir);
 	if (journal_recover(&o))
 		goto owner_fini;
 	if (journal_start())
@@ -448,7 +619,9 @@ int main(int argc, char **argv)
 		"listening on %s, data directory %s, %u worker%s, async flush every %u ms, checkpoint every %u s",
 		o.socket, o.data_dir, o.workers, o.workers == 1 ? "" : "s",
 		o.flush_ms, o.ckpt_secs);
-	err = main_loop(l.fd, sfd);
+	notify_serving(&o, NULL);
+	err = main_loop(l.fd, sfd, &o);
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing the batches in flight, then the last checkpoint");
 	if (err)
 		log_msg(LOG_ERR, "main loop: %s", strerror(-err));
 	else
@@ -471,13 +644,12 @@ rcu_offline:
 	port_rcu_thread_offline();
 	if (main_epfd >= 0)
 		close(main_epfd);
-	close(sfd);
-close_listener:
 	listener_close(&l);
 unlock_data:
 	close(data_lock);
+close_sfd:
+	close(sfd);
 free_opts:
-	free(o.socket);
-	free(o.data_dir);
+	opts_free(&o);
 	return ret;
 }

@@ -4,7 +4,8 @@
  * the listening socket, connections, their rings, and worker threads.
  *
  * Threads.  The main thread accepts connections, runs their handshake and
- * hands each to a worker, round-robin; it also waits for SIGTERM/SIGINT.
+ * hands each to a worker, round-robin; it also waits for SIGTERM/SIGINT
+ * and reloads the configuration on SIGHUP.
  * A worker owns its connections from then on: no other thread touches
  * them, so a connection needs no lock.
  */
@@ -50,14 +51,20 @@ enum {
 	LOG_DEBUG = PORT_LOG_DEBUG,
 };
 
+/* Read by every thread, changed by a reload: READ_ONCE/WRITE_ONCE. */
 extern int log_level;
 
 /* "error", "warning", "info", "debug" -> level, or -1. */
 int log_parse_level(const char *name);
+const char *log_level_name(int level);
+/* To stderr, at @level; once, before any other thread runs. */
 void log_init(int level);
+void log_set_level(int level);
+/* To syslog (daemon facility) or back to stderr; main thread only. */
+void log_set_syslog(bool on);
 void log_msg(int level, const char *fmt, ...) __printf(2, 3);
 
-#define log_enabled(level) ((level) <= log_level)
+#define log_enabled(level) ((level) <= READ_ONCE(log_level))
 
 /* main.c: the options after flags, config file and environment. */
 /* Connections one non-root uid may hold at once, by default. */
@@ -87,12 +94,18 @@ struct tdbd_opts {
 	u64 ckpt_log;			/* 0: none for log growth */
 	u64 segment_size;
 	bool accept_loss;
+	bool syslog;			/* log to syslog, not stderr */
 	int log_level;
 };
 
 /* config.c */
-/* Applies FILE's "key = value" lines to @o; 0 or -1 after logging why. */
-int config_load(const char *file, struct tdbd_opts *o);
+/*
+ * Applies the INI file @file to @o.  0, or -1 with the first error, as
+ * "FILE:LINE: what is wrong" (or "FILE: why it cannot be read"), in
+ * @err (@errlen bytes).
+ */
+int config_load(const char *file, struct tdbd_opts *o, char *err,
+		size_t errlen);
 /* Sets option @key (a long flag's name) to @val: NULL, or what is wrong. */
 const char *config_set(struct tdbd_opts *o, const char *key, const char *val);
 /* Parses a decimal count in [@min, @max] into *@out; 0 or -EINVAL. */
