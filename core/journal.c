@@ -458,6 +458,7 @@ static int journal_log_main(void *arg)
 	while (!READ_ONCE(j->stop_log)) {
 		u64 now = port_time_ns(), durable = tdb_wal_durable_lsn(wal);
 		u64 appended = tdb_wal_append_lsn(wal), trunc;
+		u64 flush_ns = READ_ONCE(j->flush_ns);
 		bool due;
 		int timeout;
 
@@ -474,10 +475,10 @@ static int journal_log_main(void *arg)
 		} else {
 			due = (u64)port_atomic_read(&j->want) > durable ||
 			      (appended > durable &&
-			       now - last_flush >= j->flush_ns);
+			       now - last_flush >= flush_ns);
 			/* What is left of the interval: the bound holds. */
 			timeout = appended > durable ?
-					  (int)((j->flush_ns - (now - last_flush) +
+					  (int)((flush_ns - (now - last_flush) +
 						 999999) / 1000000) :
 					  JOURNAL_IDLE_MS;
 		}
@@ -583,13 +584,22 @@ static bool journal_ckpt_due(struct tdb_journal *j, u64 last_ns)
 {
 	struct tdb_wal *wal = j->owner->db.wal;
 	u64 grown = tdb_wal_append_lsn(wal) - READ_ONCE(j->owner->log.ckpt_lsn);
+	u32 secs = READ_ONCE(j->o.ckpt_secs);
+	u64 log = READ_ONCE(j->o.ckpt_log);
 
 	if (tdb_wal_last_error(wal))
 		return false;
-	if (j->o.ckpt_secs &&
-	    port_time_ns() - last_ns >= (u64)j->o.ckpt_secs * 1000000000ULL)
+	if (secs && port_time_ns() - last_ns >= (u64)secs * 1000000000ULL)
 		return true;
-	return j->o.ckpt_log && grown >= j->o.ckpt_log;
+	return log && grown >= log;
+}
+
+void tdb_journal_set_intervals(struct tdb_journal *j, u32 flush_ms,
+			       u32 ckpt_secs, u64 ckpt_log)
+{
+	WRITE_ONCE(j->flush_ns, (u64)flush_ms * 1000000);
+	WRITE_ONCE(j->o.ckpt_secs, ckpt_secs);
+	WRITE_ONCE(j->o.ckpt_log, ckpt_log);
 }
 
 static bool journal_ckpt_asked(struct tdb_journal *j)

@@ -98,6 +98,15 @@ void tdb_journal_want(struct tdb_journal *j, u64 lsn);
 void tdb_journal_appended(struct tdb_journal *j);
 
 /*
+ * Changes the flush interval and when checkpoints are due (the options'
+ * flush_ms, ckpt_secs and ckpt_log) while the journal runs, from any
+ * thread: the log and checkpoint threads use them from their next
+ * wake-up, at most a second away.
+ */
+void tdb_journal_set_intervals(struct tdb_journal *j, u32 flush_ms,
+			       u32 ckpt_secs, u64 ckpt_log);
+
+/*
  * Asks the checkpoint thread for a checkpoint now and waits for it: 0
  * once a checkpoint that began after the call is published (or there was
  * nothing new to write since the last one), or -errno: the log's error

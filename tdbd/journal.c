@@ -44,6 +44,12 @@ void journal_stop(void)
 	journal = NULL;
 }
 
+void journal_set_intervals(const struct tdbd_opts *o)
+{
+	tdb_journal_set_intervals(journal, o->flush_ms, o->ckpt_secs,
+				  o->ckpt_log);
+}
+
 void journal_want(u64 lsn)
 {
 	tdb_journal_want(journal, lsn);

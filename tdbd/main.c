@@ -11,11 +11,11 @@
  * still win), and applies what tdbd itself owns and can change while it
  * serves: the log level, syslog, and --max-conns, all on the main thread
  * (max_conns is only read here; the log level by every thread, through
- * READ_ONCE).  Each other changed setting is logged as needing a
- * restart: the socket, data directory, workers and segment size are
- * fixed by what tdbd set up with them, and the flush and checkpoint
- * intervals by the journal (core/journal.c), which copied them at
- * recovery and offers no way to change them.  A file with an error
+ * READ_ONCE), and the flush and checkpoint intervals, which the journal's
+ * threads read anew at each wake-up (tdb_journal_set_intervals()).  Each
+ * other changed setting is logged as needing a restart: the socket, data
+ * directory, workers and segment size are fixed by what tdbd set up with
+ * them.  A file with an error
  * changes nothing; tdbd never stops because of a reload.
  *
  * systemd.  With Type=notify, sd_notify(3) says READY=1 once tdbd serves:
@@ -469,9 +469,6 @@ static void reload(struct tdbd_opts *cur)
 		reload_restart("data-dir", cur->data_dir, o.data_dir);
 	reload_restart_num("workers", cur->workers, o.workers);
 	reload_restart_num("segment-size", cur->segment_size, o.segment_size);
-	reload_restart_num("flush-interval", cur->flush_ms, o.flush_ms);
-	reload_restart_num("checkpoint-interval", cur->ckpt_secs, o.ckpt_secs);
-	reload_restart_num("checkpoint-log", cur->ckpt_log, o.ckpt_log);
 	if (o.accept_loss != cur->accept_loss)
 		reload_restart("accept-loss", cur->accept_loss ? "yes" : "no",
 			       o.accept_loss ? "yes" : "no");
@@ -484,6 +481,18 @@ static void reload(struct tdbd_opts *cur)
 			log_level_name(o.log_level), log_level_name(old_level));
 		log_set_level(o.log_level);
 		cur->log_level = o.log_level;
+	}
+	if (o.flush_ms != cur->flush_ms || o.ckpt_secs != cur->ckpt_secs ||
+	    o.ckpt_log != cur->ckpt_log) {
+		log_msg(LOG_INFO,
+			"reload: flush-interval %u ms, checkpoint-interval %u s, checkpoint-log %llu bytes (were %u, %u, %llu)",
+			o.flush_ms, o.ckpt_secs, (unsigned long long)o.ckpt_log,
+			cur->flush_ms, cur->ckpt_secs,
+			(unsigned long long)cur->ckpt_log);
+		journal_set_intervals(&o);
+		cur->flush_ms = o.flush_ms;
+		cur->ckpt_secs = o.ckpt_secs;
+		cur->ckpt_log = o.ckpt_log;
 	}
 	if (o.max_conns != cur->max_conns) {
 		log_msg(LOG_INFO,

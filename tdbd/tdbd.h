@@ -187,6 +187,8 @@ int journal_recover(const struct tdbd_opts *o);
 int journal_start(void);
 /* After the workers stopped: syncs the log, checkpoints, closes. */
 void journal_stop(void);
+/* SIGHUP: the flush and checkpoint intervals of @o from now on. */
+void journal_set_intervals(const struct tdbd_opts *o);
 /* A response waits for the log to be durable up to @lsn: hurry. */
 void journal_want(u64 lsn);
 /*

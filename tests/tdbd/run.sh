@@ -244,6 +244,16 @@ if start_d hup --config "$tmp/hup.conf"; then
 	log_has "hup: workers need a restart" \
 		"warning: reload: workers changed from [0-9]+ to 3, which needs a restart"
 	log_has "hup: max-conns applied" "info: reload: max-conns 5, was 256"
+	log_lacks "hup: no checkpoint before the reload" "checkpoint ckpt-"
+
+	# The checkpoint interval changes live: a checkpoint within seconds.
+	printf '[tdbd]\nsocket = %s\ndata-dir = %s\nlog-level = debug\nworkers = 3\nmax-conns = 5\ncheckpoint-interval = 1\nflush-interval = 20\n' \
+		"$sock" "$tmp/data" >"$tmp/hup.conf"
+	kill -HUP "$tdbd_pid"
+	wait_log "hup: intervals applied" \
+		"info: reload: flush-interval 20 ms, checkpoint-interval 1 s, checkpoint-log [0-9]+ bytes \\(were 10, 60, [0-9]+\\)"
+	cli put t k2 v2
+	wait_log "hup: a checkpoint by the new interval" "info: checkpoint ckpt-"
 	cli get t k
 	expect "hup: serving after the reload" 0 "v1"
 	wait_log "hup: debug lines after the reload" "debug: conn [0-9]+ .*connected"
