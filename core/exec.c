@@ -990,8 +990,23 @@ static size_t tdb_run_puts(struct tdb_exec *x, u8 *batch, size_t off,
 		m++;
 		next += NLMSG_ALIGN(nlh->nlmsg_len);
 	}
-	if (n > 1 && !tdb_req_table(x, table, TDB_PERM_W, &why))
-		tdb_table_prefetch_batch(x->t, n, keys, klens);
+	/*
+	 * Only keys the puts will take: the prefix index's walk reads a
+	 * whole address from each, and a short key may end the batch.
+	 */
+	if (n > 1 && !tdb_req_table(x, table, TDB_PERM_W, &why)) {
+		unsigned int i, k = 0;
+
+		for (i = 0; i < n; i++) {
+			if (tdb_keytype_check(x->topts.key_type, keys[i],
+					      klens[i], &why))
+				continue;
+			keys[k] = keys[i];
+			klens[k++] = klens[i];
+		}
+		if (k > 1)
+			tdb_table_prefetch_batch(x->t, k, keys, klens);
+	}
 
 	for (next = off; m--;) {
 		if (next != off && x->out->busy(x->out))

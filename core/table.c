@@ -842,12 +842,23 @@ void tdb_table_prefetch(struct tdb_table *t, const void *key, u32 klen,
 void tdb_table_prefetch_batch(struct tdb_table *t, unsigned int n,
 			      const u8 *const *keys, const u32 *klens)
 {
-	unsigned int i, step;
+	const u8 *addrs[TDB_LOOKUP_CHUNK];
+	unsigned int i, m, step;
 
-	/* The walks read only what readers may, under RCU as they do. */
+	/*
+	 * The walks read only what readers may, under RCU as they do, and
+	 * only over keys of the table's size: each reads a whole address.
+	 */
 	if (t->has_lpm) {
+		u32 klen = t->lpm.bits / 8 + 1;
+
 		rcu_read_lock();
-		tdb_lpm_prefetch(&t->lpm, n, keys);
+		for (i = 0; i < n;) {
+			for (m = 0; i < n && m < TDB_LOOKUP_CHUNK; i++)
+				if (klens[i] == klen)
+					addrs[m++] = keys[i];
+			tdb_lpm_prefetch(&t->lpm, m, addrs);
+		}
 		rcu_read_unlock();
 	}
 	for (step = 0; step < 2; step++)

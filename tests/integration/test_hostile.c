@@ -1347,6 +1347,76 @@ static void test_bad_netlink(void **state)
 
 /* ---- at the end --------------------------------------------------------- */
 
+/*
+ * A run of PUTs into a prefix table whose last KEY is too short for an
+ * address and ends the batch where the owner's copy of it ends (a batch of
+ * exactly 64 KiB, the least its buffer holds): the owner looks ahead over
+ * the run's keys before the puts (exec.c, tdb_run_puts()), and must not
+ * read an address out of that key.  Under AddressSanitizer (make
+ * test-san) a read past the buffer stops tdbd, which still_serving()
+ * sees; the first put must be stored and the second refused.
+ */
+static void test_short_prefix_key(void **state)
+{
+	struct tdb_create_opts co = { .key_type = TDB_KEY_CIDR6,
+				     .durability = TDB_DUR_MEMORY };
+	static const uint8_t k17[17] = { 0x20, 0x01, 0x0d, 0xb8, [16] = 32 };
+	const size_t total = 65536;
+	struct h_nlmsghdr *m1, *m2;
+	uint8_t m2buf[256], got[8];
+	static struct raw r;
+	uint64_t end = h_now_ms() + CLOSE_MS;
+	size_t vlen, vgot;
+	struct raw_resp o;
+	unsigned int seen = 0;
+	char t6[80];
+	int rc;
+
+	(void)state;
+	snprintf(t6, sizeof(t6), "%s-c6", table);
+	assert_int_equal(tdb_create(db, t6, &co), 0);
+	m2 = raw_msg(m2buf, TDB_CMD_PUT, 2);
+	raw_attr_str(m2, TDB_A_TABLE, t6);
+	raw_attr(m2, TDB_A_VALUE, "v", 1);
+	raw_attr(m2, TDB_A_KEY, "abcd", 4);
+	/* The first message's value fills the batch up to exactly @total. */
+	memset(buf, 0x5a, total);
+	m1 = raw_msg_kv(buf, TDB_CMD_PUT, 1, t6, k17, sizeof(k17), buf + total,
+			0);
+	vlen = total - m1->nlmsg_len - m2->nlmsg_len;
+	m1 = raw_msg_kv(buf, TDB_CMD_PUT, 1, t6, k17, sizeof(k17),
+			buf + total, (int)vlen);
+	assert_int_equal(m1->nlmsg_len + m2->nlmsg_len, total);
+	memcpy(buf + m1->nlmsg_len, m2, m2->nlmsg_len);
+
+	send_fresh(&r, buf, total);
+	/* The answers, in order: stored, then the short key refused. */
+	while (seen < 2 && h_now_ms() < end) {
+		long n = raw_recv(&r, buf, BUFSZ, 100);
+		size_t off = 0;
+
+		if (n == -ETIMEDOUT)
+			continue;
+		if (n <= 0)
+			fail_msg("short prefix key: reading the RX ring: %ld", n);
+		while (off < (size_t)n && seen < 2) {
+			if (raw_parse(buf + off, (size_t)n - off, &o))
+				fail_msg("short prefix key: malformed response");
+			assert_int_equal(o.seq, seen + 1);
+			assert_int_equal(o.status, seen ? -EINVAL : 0);
+			seen++;
+			off += (o.len + 3) & ~3U;
+		}
+	}
+	assert_int_equal(seen, 2);
+	still_serving("a short key at the end of a run of puts");
+	rc = tdb_get(db, t6, k17, sizeof(k17), got, sizeof(got), &vgot);
+	assert_int_equal(rc, 0);
+	assert_int_equal(vgot, vlen);
+	raw_close(&r);
+	assert_int_equal(tdb_drop(db, t6), 0);
+}
+
 static void test_still_alive(void **state)
 {
 	struct tdb_stats st;
@@ -1374,6 +1444,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_rx_garbage, close_tracked),
 		cmocka_unit_test_teardown(test_eventfd_abuse, close_tracked),
 		cmocka_unit_test_teardown(test_bad_netlink, close_tracked),
+		cmocka_unit_test_teardown(test_short_prefix_key, close_tracked),
 		cmocka_unit_test_teardown(test_still_alive, close_tracked),
 	};
 
