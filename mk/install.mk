@@ -125,7 +125,8 @@ ifneq ($(EXAMPLE_CONF),)
 		     "(the example is $(DOCDIR)/tdb.conf)"; \
 	else \
 		$(INSTALL) -m 644 $(EXAMPLE_CONF) \
-			$(DESTDIR)$(SYSCONFDIR)/tdb/tdb.conf; \
+			$(DESTDIR)$(SYSCONFDIR)/tdb/tdb.conf && \
+		touch $(DESTDIR)$(DOCDIR)/tdb.conf.installed; \
 	fi
 endif
 	if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then \
@@ -133,8 +134,11 @@ endif
 
 # Only the directories that are tdb's own are removed, and only when
 # empty: bin/, lib/ and the like stay.
+# The configuration goes only when install put it there (a stamp says so:
+# a package's or an administrator's file equal to the example stays).
 uninstall:
-	if [ -e $(DESTDIR)$(SYSCONFDIR)/tdb/tdb.conf ]; then \
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/tdb/tdb.conf ] && \
+	   [ -e $(DESTDIR)$(DOCDIR)/tdb.conf.installed ]; then \
 		if cmp -s $(DESTDIR)$(SYSCONFDIR)/tdb/tdb.conf \
 			$(DESTDIR)$(DOCDIR)/tdb.conf; then \
 			rm -f $(DESTDIR)$(SYSCONFDIR)/tdb/tdb.conf; \
@@ -153,7 +157,7 @@ uninstall:
 		$(DESTDIR)$(BASHCOMPDIR)/tdbcli \
 		$(foreach m,$(MAN_SRC:man/%.scd=%),$(DESTDIR)$(MANDIR)/man$(call man_section,$(m))/$(m)) \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/tdbd.service \
-		$(DESTDIR)$(DOCDIR)/tdb.conf
+		$(DESTDIR)$(DOCDIR)/tdb.conf $(DESTDIR)$(DOCDIR)/tdb.conf.installed
 	for d in $(DESTDIR)$(INCLUDEDIR)/tdb $(DESTDIR)$(SCHEMADIR) \
 		 $(DESTDIR)$(DATADIR)/tdb $(DESTDIR)$(DOCDIR) \
 		 $(DESTDIR)$(SYSCONFDIR)/tdb; do \

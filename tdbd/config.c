@@ -287,8 +287,12 @@ static char *config_read(char *str, int num, void *stream)
 		config_fail(ctx, "line longer than %d characters", num - 2);
 		return NULL;
 	}
-	for (s = ctx->buf; isspace((unsigned char)*s); s++)
-		;
+	s = ctx->buf;
+	/* A byte order mark, which some editors write (inih skips it too). */
+	if (ctx->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
+		s += 3;
+	while (isspace((unsigned char)*s))
+		s++;
 	if (*s == '[')
 		config_check_section(ctx, s);
 	else if (*s && *s != '#' && *s != ';' && !strpbrk(s, "=:"))
@@ -338,6 +342,11 @@ static int config_handler(void *user, const char *section, const char *name,
 	if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
 		value++;
 		len -= 2;
+	} else if (len && value[0] == '"') {
+		/* inih ends a value at " ;", also inside quotes. */
+		config_fail(ctx, "%s: the value's quotes do not close (a ';' after a blank starts a comment)",
+			    key);
+		return 0;
 	}
 	if (len >= sizeof(val)) {	/* config_read() checked the line */
 		config_fail(ctx, "%s: value too long", key);
@@ -347,7 +356,12 @@ static int config_handler(void *user, const char *section, const char *name,
 	val[len] = '\0';
 
 	i = config_key_index(key);
-	if (i >= 0 && ctx->set_on[i]) {
+	if (i < 0) {
+		err = config_set(ctx->o, key, val);
+		config_fail(ctx, "%s: %s", key, err ? err : "unknown key");
+		return 0;
+	}
+	if (ctx->set_on[i]) {
 		config_fail(ctx, "%s: already set on line %u", key,
 			    ctx->set_on[i]);
 		return 0;

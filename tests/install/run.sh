@@ -141,6 +141,7 @@ usr/local/lib/systemd/system/tdbd.service
 usr/local/sbin/tdbd
 usr/local/share/bash-completion/completions/tdbcli
 usr/local/share/doc/tdb/tdb.conf
+usr/local/share/doc/tdb/tdb.conf.installed
 usr/local/share/man/man1/tdbcli.1
 usr/local/share/man/man3/libtdb.3
 usr/local/share/man/man5/tdb.conf.5
@@ -422,6 +423,24 @@ if [ -z "$left" ]; then
 else
 	fail "make uninstall left:" "$left"
 fi
+# A configuration install did not put there stays, even when it equals
+# the example (a package's conffile, say).
+mkdir -p "$usr/etc/tdb"
+cp "$top/dist/tdb.conf" "$conf"
+if ! submake install DESTDIR="$root" PREFIX=/usr/local >"$tmp/make.log" 2>&1 ||
+   ! submake uninstall DESTDIR="$root" PREFIX=/usr/local \
+	>"$tmp/make.log" 2>&1; then
+	fail "make install and uninstall over a configuration failed"
+fi
+left=$(list_tree "$root")
+if [ "$left" = usr/local/etc/tdb/tdb.conf ]; then
+	pass
+else
+	fail "make uninstall removed a configuration it had not installed:" \
+		"$left"
+fi
+rm -f "$conf"
+rmdir "$usr/etc/tdb"
 for d in include/tdb share/tdb share/doc/tdb etc/tdb; do
 	if [ -e "$usr/$d" ]; then fail "make uninstall left $d/"; else pass; fi
 done

@@ -192,6 +192,11 @@ bad "key given twice" "4: workers: already set on line 1" \
 long=$(printf '%05000d' 0)
 bad "line too long" "2: line longer than 4350 characters" \
 	"[tdbd]\nsocket = /$long\n"
+bad "unclosed quotes" "3: data-dir: the value's quotes do not close (a ';' after a blank starts a comment)" \
+	'[tdbd]\nworkers = 1\ndata-dir = "/srv/a ;b"\n'
+# A byte order mark before the first line is no error: the next line is.
+bad "after a byte order mark" "2: frob: unknown key (known: socket, data-dir, workers, max-conns, flush-interval, checkpoint-interval, checkpoint-log, segment-size, accept-loss, log-level, syslog)" \
+	'\0357\0273\0277[tdbd]\nfrob = 1\n'
 
 printf '[tdbd]\nworkers = 1\n' >"$tmp/ok.conf"
 timeout 10 "$TDBD" --config "$tmp/ok.conf" --workers 0 --socket "$sock" \
