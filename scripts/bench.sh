@@ -45,6 +45,10 @@ trap 'rm -rf "$tmp"' EXIT
 results=$tmp/results
 : >"$results"
 began=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# The tree measured: what it was when the run began.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] ||
+	commit="$commit+changes"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Runs part $1: the command after it, with the quick settings when asked.
@@ -181,16 +185,19 @@ if [ -n "$scale" ]; then
 			"$(val gets.w6_tdb_r${n}_bytes_per_record)" - - limit -
 	done
 fi
-for c in 1 2 3 4 5 6 7 8; do
-	row 7 "allocator case $c" Mops/s "$(val alloc.w7_case${c}_tdb_mops)" \
+# bench/alloc's cases, in its order.
+c=0
+for what in "Small [pool]" "Big [pool]" "Small, 1/4 freed [pool]" \
+	"Big, 1/4 freed [pool]" "Small/Big mix [pool]" "many pools [pool]" \
+	"Small, 1/4 freed [slab]" "Big, 1/4 freed [slab]"; do
+	c=$((c + 1))
+	row 7 "allocations: $what" Mops/s "$(val alloc.w7_case${c}_tdb_mops)" \
 		malloc "$(val alloc.w7_case${c}_malloc_mops)" more -
 done
 
 machine="$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' \
 	/proc/cpuinfo)), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' \
 	/proc/meminfo), Linux $(uname -r)"
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git status --porcelain 2>/dev/null)" ] || commit="$commit+changes"
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "=== summary ($mode): $began, commit $commit"
