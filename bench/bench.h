@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,6 +41,103 @@ static inline void make_key(uint8_t *key, uint64_t i)
 
 	memcpy(key, &h, 8);
 	memcpy(key + 8, &i, 8);
+}
+
+/* The value of key i: i itself, then i's low byte repeated. */
+#define BENCH_VAL_LEN 100
+
+static inline void make_val(uint8_t *val, uint64_t i)
+{
+	memset(val, (int)(i & 0xff), BENCH_VAL_LEN);
+	memcpy(val, &i, sizeof(i));
+}
+
+/*
+ * Fails unless @val (@len bytes), which peer @who returned, is the value
+ * of key @i: its length, its index and its last byte.
+ */
+static inline void check_val(const char *name, const char *who,
+			     const void *val, size_t len, uint64_t i)
+{
+	const uint8_t *v = val;
+	uint64_t got;
+
+	if (len != BENCH_VAL_LEN) {
+		fprintf(stderr, "%s: %s: a get of key %llu returned %zu bytes, not %d\n",
+			name, who, (unsigned long long)i, len, BENCH_VAL_LEN);
+		exit(1);
+	}
+	memcpy(&got, v, sizeof(got));
+	if (got != i || v[BENCH_VAL_LEN - 1] != (uint8_t)i) {
+		fprintf(stderr,
+			"%s: %s: key %llu returned another value (index %llu, last byte %u)\n",
+			name, who, (unsigned long long)i,
+			(unsigned long long)got, v[BENCH_VAL_LEN - 1]);
+		exit(1);
+	}
+}
+
+/* CPU seconds of process @pid so far (all its threads), from /proc. */
+static inline double bench_proc_cpu(const char *name, long pid)
+{
+	unsigned long long ut, st;
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "%s: %s: %s\n", name, path, strerror(errno));
+		exit(1);
+	}
+	close(fd);
+	buf[n] = 0;
+	/* After the command's closing parenthesis: utime is field 14. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2) {
+		fprintf(stderr, "%s: %s: malformed\n", name, path);
+		exit(1);
+	}
+	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of the children waited for so far. */
+static inline double bench_children_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * Parses "N,N,..." (commas or blanks) into @v, at most @max numbers from
+ * 1 to @limit: their count, or -1 when malformed.
+ */
+static inline int bench_parse_list(const char *s, uint64_t *v, int max,
+				   uint64_t limit)
+{
+	unsigned long long x;
+	int n = 0;
+	char *e;
+
+	while (*s) {
+		if (*s == ',' || *s == ' ') {
+			s++;
+			continue;
+		}
+		errno = 0;
+		x = strtoull(s, &e, 10);
+		if (e == s || errno || x < 1 || x > limit || n == max)
+			return -1;
+		v[n++] = x;
+		s = e;
+	}
+	return n ? n : -1;
 }
 
 /* Monotonic seconds. */

@@ -82,7 +82,7 @@
 #include "tdb/tdb.h"
 
 #define KEY_LEN 16
-#define VAL_LEN 100
+#define VAL_LEN BENCH_VAL_LEN
 #define REAP_MAX 256U
 #define LOAD_DEPTH 1024U
 #define NO_CKPT_INTERVAL 0U /* only at shutdown */
@@ -97,13 +97,6 @@ static void fail_errno(const char *what)
 {
 	fprintf(stderr, "bench/durable: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-/* Value i: its index, then its low byte repeated. */
-static void make_val(uint8_t *val, uint64_t i)
-{
-	memset(val, (int)(i & 0xff), VAL_LEN);
-	memcpy(val, &i, sizeof(i));
 }
 
 /*

@@ -71,7 +71,7 @@
 
 #define NAME "bench/gets"
 #define KEY_LEN 16
-#define VAL_LEN 100
+#define VAL_LEN BENCH_VAL_LEN
 #define DEPTH 64
 #define RUNS_MAX 99
 #define PROCS_MAX 16
@@ -96,33 +96,6 @@ static __attribute__((noreturn)) void fail(const char *what, int err)
 {
 	fprintf(stderr, NAME ": %s: %s\n", what, tdb_strerror(err));
 	exit(1);
-}
-
-/* Value i: its index, then its low byte repeated (as bench/redis's). */
-static void make_val(uint8_t *val, uint64_t i)
-{
-	memset(val, (int)(i & 0xff), VAL_LEN);
-	memcpy(val, &i, sizeof(i));
-}
-
-/* Fails unless @val (@len bytes) is the value of key @i. */
-static void check_val(const uint8_t *val, size_t len, uint64_t i)
-{
-	uint64_t got;
-
-	if (len != VAL_LEN) {
-		fprintf(stderr, NAME ": a get of key %llu returned %zu bytes, not %d\n",
-			(unsigned long long)i, len, VAL_LEN);
-		exit(1);
-	}
-	memcpy(&got, val, sizeof(got));
-	if (got != i || val[VAL_LEN - 1] != (uint8_t)i) {
-		fprintf(stderr,
-			NAME ": key %llu returned another value (index %llu, last byte %u)\n",
-			(unsigned long long)i, (unsigned long long)got,
-			val[VAL_LEN - 1]);
-		exit(1);
-	}
 }
 
 /* Reaps what has come (at least @min), failing on any put's error. */
@@ -219,7 +192,7 @@ static void client(int id, void *arg, struct team_result *r)
 			for (k = 0; k < n; k++) {
 				if (c[k].status)
 					fail("batched get", c[k].status);
-				check_val(c[k].val, c[k].vlen,
+				check_val(NAME, "tdb", c[k].val, c[k].vlen,
 					  idx[(uintptr_t)c[k].user]);
 			}
 		}
@@ -232,43 +205,6 @@ static void client(int id, void *arg, struct team_result *r)
 	tdb_close(db);
 }
 
-/* CPU seconds of process @pid so far (all its threads), from /proc. */
-static double proc_cpu(long pid)
-{
-	unsigned long long ut, st;
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	fd = open(path, O_RDONLY);
-	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0) {
-		fprintf(stderr, NAME ": %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
-	close(fd);
-	buf[n] = 0;
-	/* After the command's closing parenthesis: utime is field 14. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &st) != 2) {
-		fprintf(stderr, NAME ": %s: malformed\n", path);
-		exit(1);
-	}
-	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
-}
-
-/* CPU seconds of the children waited for so far. */
-static double children_cpu(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_CHILDREN, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
 /*
  * One measurement: @p processes on table @t at once, run @run; gets/s,
  * and in *@cpu the CPU microseconds per get of the clients and of the
@@ -278,7 +214,7 @@ static double measure(struct tdb *db, int t, int p, int run, double *cpu)
 {
 	struct client_arg a = { .parent_db = db, .table = tables[t],
 				.nrecords = records[t], .run = run };
-	double c0 = children_cpu(), o0 = 0;
+	double c0 = bench_children_cpu(), o0 = 0;
 	struct team_result sum;
 	struct team team;
 	int i;
@@ -286,17 +222,17 @@ static double measure(struct tdb *db, int t, int p, int run, double *cpu)
 	team_start(&team, NAME, p, client, &a);
 	/* All wait for the start: what they used so far is set-up. */
 	for (i = 0; i < p; i++)
-		c0 += proc_cpu(team.pids[i]);
+		c0 += bench_proc_cpu(NAME, team.pids[i]);
 	if (owner_pid > 0)
-		o0 = proc_cpu(owner_pid);
+		o0 = bench_proc_cpu(NAME, owner_pid);
 	if (team_run(&team, &sum)) {
 		fprintf(stderr,
 			NAME ": %llu records, %d processes, run %d: a client failed\n",
 			(unsigned long long)records[t], p, run + 1);
 		exit(1);
 	}
-	*cpu = (children_cpu() - c0 +
-		(owner_pid > 0 ? proc_cpu(owner_pid) - o0 : 0)) *
+	*cpu = (bench_children_cpu() - c0 +
+		(owner_pid > 0 ? bench_proc_cpu(NAME, owner_pid) - o0 : 0)) *
 	       1e6 / sum.ops;
 	return sum.ops / sum.elapsed;
 }
@@ -323,31 +259,6 @@ static uint64_t owner_rss_anon(void)
 	fclose(f);
 	fprintf(stderr, NAME ": %s has no RssAnon line\n", path);
 	exit(1);
-}
-
-/*
- * Parses "1,2,4" (or "1 2 4") into @v, at most @max numbers of 1 to
- * @limit: their count, or -1 when malformed.
- */
-static int parse_list(const char *s, uint64_t *v, int max, uint64_t limit)
-{
-	unsigned long long x;
-	int n = 0;
-	char *e;
-
-	while (*s) {
-		if (*s == ',' || *s == ' ') {
-			s++;
-			continue;
-		}
-		errno = 0;
-		x = strtoull(s, &e, 10);
-		if (e == s || errno || x < 1 || x > limit || n == max)
-			return -1;
-		v[n++] = x;
-		s = e;
-	}
-	return n ? n : -1;
 }
 
 static const char usage[] =
@@ -405,8 +316,8 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	ntables = parse_list(rlist, records, TABLES_MAX, UINT64_MAX);
-	nprocs = parse_list(plist ? plist : workload == 6 ? "4" : "1,2,4",
+	ntables = bench_parse_list(rlist, records, TABLES_MAX, UINT64_MAX);
+	nprocs = bench_parse_list(plist ? plist : workload == 6 ? "4" : "1,2,4",
 			    procs, PROCS_MAX, TEAM_MAX);
 	if (ntables < 0 || nprocs < 0) {
 		fprintf(stderr,

@@ -60,7 +60,7 @@
 
 #define NAME "bench/lmdb_get"
 #define KEY_LEN 16
-#define VAL_LEN 100
+#define VAL_LEN BENCH_VAL_LEN
 #define DEPTH 64
 #define RUNS_MAX 99
 #define PROCS_MAX 16
@@ -83,34 +83,6 @@ static uint64_t procs[PROCS_MAX];
 static __attribute__((noreturn)) void fail(const char *what, int rc)
 {
 	lmdb_fail(NAME, what, rc);
-}
-
-/* Value i: its index, then its low byte repeated (as bench/gets's). */
-static void make_val(uint8_t *val, uint64_t i)
-{
-	memset(val, (int)(i & 0xff), VAL_LEN);
-	memcpy(val, &i, sizeof(i));
-}
-
-/* Fails unless @v is the value of key @i. */
-static void check_val(const MDB_val *v, uint64_t i)
-{
-	const uint8_t *val = v->mv_data;
-	uint64_t got;
-
-	if (v->mv_size != VAL_LEN) {
-		fprintf(stderr, NAME ": a get of key %llu returned %zu bytes, not %d\n",
-			(unsigned long long)i, v->mv_size, VAL_LEN);
-		exit(1);
-	}
-	memcpy(&got, val, sizeof(got));
-	if (got != i || val[VAL_LEN - 1] != (uint8_t)i) {
-		fprintf(stderr,
-			NAME ": key %llu returned another value (index %llu, last byte %u)\n",
-			(unsigned long long)i, (unsigned long long)got,
-			val[VAL_LEN - 1]);
-		exit(1);
-	}
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -260,7 +232,7 @@ static void reader(int id, void *arg, struct team_result *r)
 			rc = mdb_get(txn, dbi, &k, &v);
 			if (rc)
 				fail("mdb_get", rc);
-			check_val(&v, i);
+			check_val(NAME, "LMDB", v.mv_data, v.mv_size, i);
 		}
 		mdb_txn_reset(txn);
 		r->ops += DEPTH;
@@ -272,43 +244,6 @@ static void reader(int id, void *arg, struct team_result *r)
 	mdb_env_close(env);
 }
 
-/* CPU seconds of process @pid so far (all its threads), from /proc. */
-static double proc_cpu(long pid)
-{
-	unsigned long long ut, st;
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	fd = open(path, O_RDONLY);
-	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0) {
-		fprintf(stderr, NAME ": %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
-	close(fd);
-	buf[n] = 0;
-	/* After the command's closing parenthesis: utime is field 14. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &st) != 2) {
-		fprintf(stderr, NAME ": %s: malformed\n", path);
-		exit(1);
-	}
-	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
-}
-
-/* CPU seconds of the children waited for so far. */
-static double children_cpu(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_CHILDREN, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
 /*
  * One measurement: @p readers of environment @e, run @run; gets/s, and in
  * *@cpu the readers' CPU microseconds per get from the start to the end
@@ -317,7 +252,7 @@ static double children_cpu(void)
 static double measure(int e, int p, int run, double *cpu)
 {
 	struct reader_arg a = { .env = e, .run = run };
-	double c0 = children_cpu();
+	double c0 = bench_children_cpu();
 	struct team_result sum;
 	struct team team;
 	int i;
@@ -325,40 +260,15 @@ static double measure(int e, int p, int run, double *cpu)
 	team_start(&team, NAME, p, reader, &a);
 	/* All wait for the start: what they used so far is set-up. */
 	for (i = 0; i < p; i++)
-		c0 += proc_cpu(team.pids[i]);
+		c0 += bench_proc_cpu(NAME, team.pids[i]);
 	if (team_run(&team, &sum)) {
 		fprintf(stderr,
 			NAME ": %llu records, %d processes, run %d: a reader failed\n",
 			(unsigned long long)records[e], p, run + 1);
 		exit(1);
 	}
-	*cpu = (children_cpu() - c0) * 1e6 / sum.ops;
+	*cpu = (bench_children_cpu() - c0) * 1e6 / sum.ops;
 	return sum.ops / sum.elapsed;
-}
-
-/*
- * Parses "1,2,4" (or "1 2 4") into @v, at most @max numbers of 1 to
- * @limit: their count, or -1 when malformed.
- */
-static int parse_list(const char *s, uint64_t *v, int max, uint64_t limit)
-{
-	unsigned long long x;
-	int n = 0;
-	char *e;
-
-	while (*s) {
-		if (*s == ',' || *s == ' ') {
-			s++;
-			continue;
-		}
-		errno = 0;
-		x = strtoull(s, &e, 10);
-		if (e == s || errno || x < 1 || x > limit || n == max)
-			return -1;
-		v[n++] = x;
-		s = e;
-	}
-	return n ? n : -1;
 }
 
 static const char usage[] =
@@ -413,8 +323,8 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Beyond 2^48 records the map size would overflow. */
-	nenvs = parse_list(rlist, records, TABLES_MAX, 1ULL << 48);
-	nprocs = parse_list(plist ? plist : workload == 6 ? "4" : "1,2,4",
+	nenvs = bench_parse_list(rlist, records, TABLES_MAX, 1ULL << 48);
+	nprocs = bench_parse_list(plist ? plist : workload == 6 ? "4" : "1,2,4",
 			    procs, PROCS_MAX, TEAM_MAX);
 	if (nenvs < 0 || nprocs < 0) {
 		fprintf(stderr,

@@ -53,7 +53,7 @@
 
 #define NAME "bench/redis"
 #define KEY_LEN 16
-#define VAL_LEN 100
+#define VAL_LEN BENCH_VAL_LEN
 #define DEPTH 64
 #define RUNS_MAX 99
 
@@ -79,32 +79,6 @@ static __attribute__((noreturn)) void redis_fail(redisContext *c,
 	fprintf(stderr, NAME ": Redis: %s: %s\n", what,
 		c && c->err ? c->errstr : "connection failed");
 	exit(1);
-}
-
-/* Value i: its index, then its low byte repeated (as bench/durable's). */
-static void make_val(uint8_t *val, uint64_t i)
-{
-	memset(val, (int)(i & 0xff), VAL_LEN);
-	memcpy(val, &i, sizeof(i));
-}
-
-/* Fails unless @val (@len bytes) is the value of key @i. */
-static void check_val(const char *who, const void *val, size_t len, uint64_t i)
-{
-	uint64_t got;
-
-	if (len != VAL_LEN) {
-		fprintf(stderr, NAME ": %s: a get returned %zu bytes, not %d\n",
-			who, len, VAL_LEN);
-		exit(1);
-	}
-	memcpy(&got, val, sizeof(got));
-	if (got != i) {
-		fprintf(stderr,
-			NAME ": %s: key %llu returned the value of %llu\n", who,
-			(unsigned long long)i, (unsigned long long)got);
-		exit(1);
-	}
 }
 
 static redisContext *redis_connect(void)
@@ -145,7 +119,7 @@ static void redis_check_val(redisContext *c, redisReply *r, uint64_t i)
 						       "not a string");
 		exit(1);
 	}
-	check_val("Redis", r->str, r->len, i);
+	check_val(NAME, "Redis", r->str, r->len, i);
 	freeReplyObject(r);
 }
 
@@ -196,7 +170,7 @@ static void tdb_round(struct tdb_batch *b, const struct round *rd)
 				fail(rd->set[k] ? "batched put" : "batched get",
 				     c[j].status);
 			if (!rd->set[k])
-				check_val("tdb", c[j].val, c[j].vlen,
+				check_val(NAME, "tdb", c[j].val, c[j].vlen,
 					  rd->idx[k]);
 		}
 	}
@@ -363,7 +337,7 @@ static void get_one(enum peer p, struct tdb *db, redisContext *rc, uint64_t i)
 		err = tdb_get(db, table, key, KEY_LEN, val, sizeof(val), &vlen);
 		if (err)
 			fail("tdb_get", err);
-		check_val("tdb", val, vlen, i);
+		check_val(NAME, "tdb", val, vlen, i);
 	} else {
 		redis_check_val(
 			rc, redisCommand(rc, "GET %b", key, (size_t)KEY_LEN),

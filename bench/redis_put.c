@@ -49,7 +49,7 @@
 
 #define NAME "bench/redis_put"
 #define KEY_LEN 16
-#define VAL_LEN 100
+#define VAL_LEN BENCH_VAL_LEN
 #define DEPTH_MAX 65535U
 
 static const char *redis_path;
@@ -77,13 +77,6 @@ static redisContext *redis_connect(void)
 		exit(1);
 	}
 	return c;
-}
-
-/* Value i: its index, then its low byte repeated (as bench/durable's). */
-static void make_val(uint8_t *val, uint64_t i)
-{
-	memset(val, (int)(i & 0xff), VAL_LEN);
-	memcpy(val, &i, sizeof(i));
 }
 
 /* Frees @r after failing unless it is the status "OK" of SET @i. */
