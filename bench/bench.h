@@ -155,6 +155,44 @@ static inline double bench_median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* The most runs of one measurement a benchmark takes. */
+#define BENCH_RUNS_MAX 99
+
+/*
+ * One figure of workloads 1 and 6 (bench/gets, bench/lmdb_get): @runs
+ * measurements at @records records and @procs processes, gets/s in @rate
+ * and CPU microseconds per get (of @cpu_of) in @cpu, printed as their
+ * medians with every run, then as the "result" and "cpu" lines that
+ * scripts/bench-gets.sh reads, named for @peer.
+ */
+static inline void bench_gets_cell(const char *peer, int workload,
+				   uint64_t records, uint64_t procs,
+				   const double *rate, const double *cpu,
+				   int runs, const char *cpu_of)
+{
+	double sorted[BENCH_RUNS_MAX], med, mcpu;
+	char name[64];
+	int run;
+
+	/* bench_median() sorts: a copy, the runs stay in order. */
+	memcpy(sorted, rate, runs * sizeof(*sorted));
+	med = bench_median(sorted, runs);
+	printf("    %2d process%s %12.0f gets/s; each run, in order:",
+	       (int)procs, procs == 1 ? " " : "es", med);
+	for (run = 0; run < runs; run++)
+		printf(" %.0f", rate[run]);
+	memcpy(sorted, cpu, runs * sizeof(*sorted));
+	mcpu = bench_median(sorted, runs);
+	printf("\n       CPU per get: %.2f us (%s; median)\n", mcpu, cpu_of);
+	if (workload == 1)
+		snprintf(name, sizeof(name), "w1_%s_p%d", peer, (int)procs);
+	else
+		snprintf(name, sizeof(name), "w6_%s_r%llu", peer,
+			 (unsigned long long)records);
+	printf("result %s_gets_per_s %.0f\n", name, med);
+	printf("cpu %s_us_per_get %.3f\n", name, mcpu);
+}
+
 static inline double now(void)
 {
 	struct timespec ts;
@@ -486,6 +524,30 @@ static inline MDB_env *lmdb_env_open(const char *name, const char *dir,
 	if (rc)
 		lmdb_fail(name, "mdb_env_open", rc);
 	return env;
+}
+#endif
+
+#ifdef HIREDIS_MAJOR /* hiredis.h was included first: a Redis peer */
+static inline __attribute__((noreturn)) void redis_fail(const char *name,
+							redisContext *c,
+							const char *what)
+{
+	fprintf(stderr, "%s: Redis: %s: %s\n", name, what,
+		c && c->err ? c->errstr : "no reply");
+	exit(1);
+}
+
+/* A connection to the redis-server on unix socket @path. */
+static inline redisContext *redis_connect(const char *name, const char *path)
+{
+	redisContext *c = redisConnectUnix(path);
+
+	if (!c || c->err) {
+		fprintf(stderr, "%s: Redis: connect to %s: %s\n", name, path,
+			c ? c->errstr : "out of memory");
+		exit(1);
+	}
+	return c;
 }
 #endif
 

@@ -73,7 +73,7 @@
 #define KEY_LEN 16
 #define VAL_LEN BENCH_VAL_LEN
 #define DEPTH 64
-#define RUNS_MAX 99
+#define RUNS_MAX BENCH_RUNS_MAX
 #define PROCS_MAX 16
 
 #define TABLES_MAX 8
@@ -284,8 +284,6 @@ int main(int argc, char **argv)
 	struct tdb_create_opts co = { .durability = TDB_DUR_MEMORY };
 	static double rate[TABLES_MAX][PROCS_MAX][RUNS_MAX];
 	static double cpu[TABLES_MAX][PROCS_MAX][RUNS_MAX];
-	double med[TABLES_MAX][PROCS_MAX], mcpu[TABLES_MAX][PROCS_MAX];
-	double sorted[RUNS_MAX];
 	double load_t[TABLES_MAX], per_rec[TABLES_MAX];
 	uint64_t mem[TABLES_MAX], rss0, rss1;
 	const char *rlist = "1000000", *plist = NULL;
@@ -395,48 +393,20 @@ int main(int argc, char **argv)
 		printf("  %llu records: loaded at %.0f records/s (batched puts, %d in flight)\n",
 		       (unsigned long long)records[t], records[t] / load_t[t],
 		       LOAD_DEPTH);
-		for (i = 0; i < nprocs; i++) {
-			/* bench_median() sorts: a copy, the runs stay. */
-			memcpy(sorted, rate[t][i], runs * sizeof(*sorted));
-			med[t][i] = bench_median(sorted, runs);
-			printf("    %2d process%s %12.0f gets/s; each run, in order:",
-			       (int)procs[i], procs[i] == 1 ? " " : "es",
-			       med[t][i]);
-			for (run = 0; run < runs; run++)
-				printf(" %.0f", rate[t][i][run]);
-			memcpy(sorted, cpu[t][i], runs * sizeof(*sorted));
-			mcpu[t][i] = bench_median(sorted, runs);
-			printf("\n       CPU per get: %.2f us (clients%s; median)\n",
-			       mcpu[t][i],
-			       owner_pid > 0 ? " and tdbd" : " only");
-		}
+		for (i = 0; i < nprocs; i++)
+			bench_gets_cell("tdb", workload, records[t], procs[i],
+					rate[t][i], cpu[t][i], runs,
+					owner_pid > 0 ? "clients and tdbd" :
+							"clients only");
 		if (owner_pid > 0)
 			printf("    memory: tdbd's RssAnon grew %.1f MiB over the load: %.1f bytes/record (the engine's own count: %.1f)\n",
 			       per_rec[t] * records[t] / 1048576.0, per_rec[t],
 			       (double)mem[t] / records[t]);
 	}
 
-	for (t = 0; t < ntables; t++) {
-		for (i = 0; i < nprocs; i++) {
-			/* "cpu" lines: for scripts/bench-gets.sh's table. */
-			if (workload == 1) {
-				printf("result w1_tdb_p%d_gets_per_s %.0f\n",
-				       (int)procs[i], med[t][i]);
-				printf("cpu w1_tdb_p%d_us_per_get %.3f\n",
-				       (int)procs[i], mcpu[t][i]);
-			} else {
-				printf("result w6_tdb_r%llu_gets_per_s %.0f\n",
-				       (unsigned long long)records[t],
-				       med[t][i]);
-				printf("cpu w6_tdb_r%llu_us_per_get %.3f\n",
-				       (unsigned long long)records[t],
-				       mcpu[t][i]);
-			}
-		}
-		if (workload == 6)
-			printf("result w6_tdb_r%llu_bytes_per_record %.1f\n",
-			       (unsigned long long)records[t], per_rec[t]);
-	}
+	for (t = 0; t < ntables && workload == 6; t++)
+		printf("result w6_tdb_r%llu_bytes_per_record %.1f\n",
+		       (unsigned long long)records[t], per_rec[t]);
 
 	for (t = 0; t < ntables; t++) {
 		err = tdb_drop(db, tables[t]);

@@ -62,7 +62,7 @@
 #define KEY_LEN 16
 #define VAL_LEN BENCH_VAL_LEN
 #define DEPTH 64
-#define RUNS_MAX 99
+#define RUNS_MAX BENCH_RUNS_MAX
 #define PROCS_MAX 16
 #define TABLES_MAX 8
 #define PUTS_PER_TXN 100000
@@ -292,8 +292,6 @@ int main(int argc, char **argv)
 	};
 	static double rate[TABLES_MAX][PROCS_MAX][RUNS_MAX];
 	static double cpu[TABLES_MAX][PROCS_MAX][RUNS_MAX];
-	double med[TABLES_MAX][PROCS_MAX], mcpu[TABLES_MAX][PROCS_MAX];
-	double sorted[RUNS_MAX];
 	uint64_t tree[TABLES_MAX], file[TABLES_MAX];
 	const char *rlist = "1000000", *plist = NULL;
 	double load_t[TABLES_MAX];
@@ -373,46 +371,17 @@ int main(int argc, char **argv)
 		printf("  %llu records: loaded at %.0f records/s (sorted, then MDB_APPEND, %d puts per write transaction: the densest tree)\n",
 		       (unsigned long long)records[e], records[e] / load_t[e],
 		       PUTS_PER_TXN);
-		for (i = 0; i < nprocs; i++) {
-			/* bench_median() sorts: a copy, the runs stay. */
-			memcpy(sorted, rate[e][i], runs * sizeof(*sorted));
-			med[e][i] = bench_median(sorted, runs);
-			printf("    %2d process%s %12.0f gets/s; each run, in order:",
-			       (int)procs[i], procs[i] == 1 ? " " : "es",
-			       med[e][i]);
-			for (run = 0; run < runs; run++)
-				printf(" %.0f", rate[e][i][run]);
-			memcpy(sorted, cpu[e][i], runs * sizeof(*sorted));
-			mcpu[e][i] = bench_median(sorted, runs);
-			printf("\n       CPU per get: %.2f us (readers; median)\n",
-			       mcpu[e][i]);
-		}
+		for (i = 0; i < nprocs; i++)
+			bench_gets_cell("lmdb", workload, records[e], procs[i],
+					rate[e][i], cpu[e][i], runs, "readers");
 		printf("    memory: the tree's pages %.1f MiB: %.1f bytes/record (the data file uses %.1f MiB of a %zu MiB map)\n",
 		       tree[e] / 1048576.0, (double)tree[e] / records[e],
 		       file[e] / 1048576.0, mapsizes[e]);
 	}
 
-	for (e = 0; e < nenvs; e++) {
-		for (i = 0; i < nprocs; i++) {
-			/* "cpu" lines: for scripts/bench-gets.sh's table. */
-			if (workload == 1) {
-				printf("result w1_lmdb_p%d_gets_per_s %.0f\n",
-				       (int)procs[i], med[e][i]);
-				printf("cpu w1_lmdb_p%d_us_per_get %.3f\n",
-				       (int)procs[i], mcpu[e][i]);
-			} else {
-				printf("result w6_lmdb_r%llu_gets_per_s %.0f\n",
-				       (unsigned long long)records[e],
-				       med[e][i]);
-				printf("cpu w6_lmdb_r%llu_us_per_get %.3f\n",
-				       (unsigned long long)records[e],
-				       mcpu[e][i]);
-			}
-		}
-		if (workload == 6)
-			printf("result w6_lmdb_r%llu_bytes_per_record %.1f\n",
-			       (unsigned long long)records[e],
-			       (double)tree[e] / records[e]);
-	}
+	for (e = 0; e < nenvs && workload == 6; e++)
+		printf("result w6_lmdb_r%llu_bytes_per_record %.1f\n",
+		       (unsigned long long)records[e],
+		       (double)tree[e] / records[e]);
 	return 0;
 }

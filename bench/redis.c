@@ -73,31 +73,11 @@ static __attribute__((noreturn)) void fail(const char *what, int err)
 	exit(1);
 }
 
-static __attribute__((noreturn)) void redis_fail(redisContext *c,
-						 const char *what)
-{
-	fprintf(stderr, NAME ": Redis: %s: %s\n", what,
-		c && c->err ? c->errstr : "connection failed");
-	exit(1);
-}
-
-static redisContext *redis_connect(void)
-{
-	redisContext *c = redisConnectUnix(redis_path);
-
-	if (!c || c->err) {
-		fprintf(stderr, NAME ": Redis: connect to %s: %s\n", redis_path,
-			c ? c->errstr : "out of memory");
-		exit(1);
-	}
-	return c;
-}
-
 /* Frees @r after failing unless it is the status "OK" (a SET's answer). */
 static void redis_check_ok(redisContext *c, redisReply *r)
 {
 	if (!r)
-		redis_fail(c, "SET");
+		redis_fail(NAME, c, "SET");
 	if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "OK")) {
 		fprintf(stderr, NAME ": Redis: SET answered %s\n",
 			r->type == REDIS_REPLY_ERROR ? r->str : "not OK");
@@ -110,7 +90,7 @@ static void redis_check_ok(redisContext *c, redisReply *r)
 static void redis_check_val(redisContext *c, redisReply *r, uint64_t i)
 {
 	if (!r)
-		redis_fail(c, "GET");
+		redis_fail(NAME, c, "GET");
 	if (r->type != REDIS_REPLY_STRING) {
 		fprintf(stderr, NAME ": Redis: GET of key %llu answered %s\n",
 			(unsigned long long)i,
@@ -196,12 +176,12 @@ static void redis_round(redisContext *c, const struct round *rd)
 						 (size_t)KEY_LEN);
 		}
 		if (err != REDIS_OK)
-			redis_fail(c, "redisAppendCommand");
+			redis_fail(NAME, c, "redisAppendCommand");
 	}
 	/* Replies come in the order of the commands. */
 	for (k = 0; k < rd->n; k++) {
 		if (redisGetReply(c, &r) != REDIS_OK)
-			redis_fail(c, "redisGetReply");
+			redis_fail(NAME, c, "redisGetReply");
 		if (rd->set[k])
 			redis_check_ok(c, r);
 		else
@@ -251,7 +231,7 @@ static void load(struct tdb *db, redisContext *rc, double *t)
 	/* Another server's keys would make the peers unequal. */
 	r = redisCommand(rc, "DBSIZE");
 	if (!r || r->type != REDIS_REPLY_INTEGER)
-		redis_fail(rc, "DBSIZE");
+		redis_fail(NAME, rc, "DBSIZE");
 	if ((uint64_t)r->integer != nrecords) {
 		fprintf(stderr,
 			NAME
@@ -405,7 +385,7 @@ static void w3_client(int id, void *arg, struct team_result *r)
 		if (!b)
 			fail("tdb_batch_new", -errno);
 	} else {
-		rc = redis_connect();
+		rc = redis_connect(NAME, redis_path);
 	}
 	rd.n = DEPTH;
 	team_wait_go();
@@ -469,7 +449,7 @@ static void redis_info(redisContext *rc, const char *cmd, const char *field,
 
 	snprintf(buf, len, "?");
 	if (!r)
-		redis_fail(rc, cmd);
+		redis_fail(NAME, rc, cmd);
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	    r->element[1]->type == REDIS_REPLY_STRING) {
 		snprintf(buf, len, "%s", r->element[1]->str);
@@ -563,7 +543,7 @@ int main(int argc, char **argv)
 	err = tdb_connect(NULL, &db);
 	if (err)
 		fail("tdb_connect (is tdbd running at $TDB_SOCKET?)", err);
-	rc = redis_connect();
+	rc = redis_connect(NAME, redis_path);
 	redis_info(rc, "INFO server", "redis_version:", version,
 		   sizeof(version));
 	redis_info(rc, "CONFIG GET save", "", save, sizeof(save));

@@ -59,31 +59,11 @@ static unsigned int depth = 64;
 static bool pipelined;
 static const char *mode = "both";
 
-static __attribute__((noreturn)) void redis_fail(redisContext *c,
-						 const char *what)
-{
-	fprintf(stderr, NAME ": Redis: %s: %s\n", what,
-		c && c->err ? c->errstr : "no reply");
-	exit(1);
-}
-
-static redisContext *redis_connect(void)
-{
-	redisContext *c = redisConnectUnix(redis_path);
-
-	if (!c || c->err) {
-		fprintf(stderr, NAME ": Redis: connect to %s: %s\n", redis_path,
-			c ? c->errstr : "out of memory");
-		exit(1);
-	}
-	return c;
-}
-
 /* Frees @r after failing unless it is the status "OK" of SET @i. */
 static void check_ok(redisContext *c, redisReply *r, uint64_t i)
 {
 	if (!r)
-		redis_fail(c, "SET");
+		redis_fail(NAME, c, "SET");
 	if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "OK")) {
 		fprintf(stderr, NAME ": Redis: SET of key %#llx answered %s\n",
 			(unsigned long long)i,
@@ -102,7 +82,7 @@ static void append_set(redisContext *c, uint64_t i)
 	make_val(val, i);
 	if (redisAppendCommand(c, "SET %b %b", key, (size_t)KEY_LEN, val,
 			       (size_t)VAL_LEN) != REDIS_OK)
-		redis_fail(c, "redisAppendCommand");
+		redis_fail(NAME, c, "redisAppendCommand");
 }
 
 /* Reads the answer to the oldest SET in flight, key @i. */
@@ -111,7 +91,7 @@ static void read_ok(redisContext *c, uint64_t i)
 	void *r;
 
 	if (redisGetReply(c, &r) != REDIS_OK)
-		redis_fail(c, "redisGetReply");
+		redis_fail(NAME, c, "redisGetReply");
 	check_ok(c, r, i);
 }
 
@@ -122,7 +102,7 @@ static void flush_out(redisContext *c)
 
 	while (!done)
 		if (redisBufferWrite(c, &done) != REDIS_OK)
-			redis_fail(c, "redisBufferWrite");
+			redis_fail(NAME, c, "redisBufferWrite");
 }
 
 /* One writer (a team member): connects, waits for the start, puts. */
@@ -134,7 +114,7 @@ static void writer(int w, void *arg, struct team_result *r)
 	double start, end, t;
 	redisContext *c;
 
-	c = redis_connect();
+	c = redis_connect(NAME, redis_path);
 	team_wait_go();
 	start = now();
 	end = start + seconds;
@@ -174,7 +154,7 @@ static void config_require(redisContext *c, const char *name,
 	redisReply *r = redisCommand(c, "CONFIG GET %s", name);
 
 	if (!r)
-		redis_fail(c, "CONFIG GET");
+		redis_fail(NAME, c, "CONFIG GET");
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[1]->type != REDIS_REPLY_STRING) {
 		fprintf(stderr, NAME ": Redis: CONFIG GET %s: unexpected answer\n",
@@ -196,7 +176,7 @@ static long long dbsize(redisContext *c)
 	long long n;
 
 	if (!r)
-		redis_fail(c, "DBSIZE");
+		redis_fail(NAME, c, "DBSIZE");
 	if (r->type != REDIS_REPLY_INTEGER) {
 		fprintf(stderr, NAME ": Redis: DBSIZE: not an integer\n");
 		exit(1);
@@ -277,7 +257,7 @@ int main(int argc, char **argv)
 	    depth < 1 || depth > DEPTH_MAX || !(do_plain || do_piped))
 		usage_exit(usage, 2);
 
-	c = redis_connect();
+	c = redis_connect(NAME, redis_path);
 	config_require(c, "appendonly", "yes");
 	config_require(c, "appendfsync", "always");
 	if (do_plain)

@@ -304,7 +304,9 @@ void tdb_table_prefetch(struct tdb_table *t, const void *key, u32 klen,
  * The hint before puts of @n keys (a bulk load's next records): their
  * bucket heads and the records after them, and for a prefix table the
  * walks of its prefix index, are brought into the cache with their misses
- * overlapping, so that the puts that follow at once find them there.
+ * overlapping, so that the puts that follow at once find them there.  The
+ * keys need no checking first: a prefix index walks only keys of its
+ * length.
  */
 void tdb_table_prefetch_batch(struct tdb_table *t, unsigned int n,
 			      const u8 *const *keys, const u32 *klens);

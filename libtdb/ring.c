@@ -6,21 +6,23 @@
  *
  * Waiting.  libtdb, finding nothing to do, spins for a while, then sets
  * client_need_wakeup, re-checks and sleeps in poll() on the RX eventfd and
- * the control socket (a hangup there is -ECONNRESET).  How long it spins
- * adapts, per connection, between RING_SPIN_MIN_NS and RING_SPIN_MAX_NS: a wait
- * that ended while spinning doubles the spin, one that had to sleep takes
- * a quarter off, and every RING_SPIN_PROBE-th wait spins the most, so that
- * a spin cut short by a busy spell grows back once answers come fast
- * again.  Spinning pays only when the answer comes within the spin
- * and a CPU is free for the spinner; where clients and the owner's
- * workers outnumber the CPUs, a spinning client takes the CPU its answer
- * needs (on 2 CPUs, 4 clients of batched gets spinning the fixed 20 us
- * were 0.7 times as fast as with a short spin), while a lone client with
- * a CPU of its own gets its answers within the spin and keeps it.  While it waits for a
- * free TX frame it keeps draining the RX ring, or an owner blocked on a
- * full RX ring and a client blocked on a full TX ring would wait for each
- * other; and it sleeps with a short timeout, because the owner owes no
- * wakeup for freeing a TX frame.
+ * the control socket (a hangup there is -ECONNRESET).
+ *
+ * How long it spins adapts, per connection, between RING_SPIN_MIN_NS and
+ * RING_SPIN_MAX_NS: a wait that ended while spinning doubles the spin, one
+ * that had to sleep takes a quarter off, and every RING_SPIN_PROBE-th wait
+ * spins the most, so that a spin cut short by a busy spell grows back once
+ * answers come fast again.  Spinning pays only when the answer comes
+ * within the spin and a CPU is free for the spinner; where clients and the
+ * owner's workers outnumber the CPUs, a spinning client takes the CPU its
+ * answer needs (on 2 CPUs, 4 clients of batched gets spinning the fixed
+ * 20 us were 0.7 times as fast as with a short spin), while a lone client
+ * with a CPU of its own gets its answers within the spin and keeps it.
+ *
+ * While it waits for a free TX frame it keeps draining the RX ring, or an
+ * owner blocked on a full RX ring and a client blocked on a full TX ring
+ * would wait for each other; and it sleeps with a short timeout, because
+ * the owner owes no wakeup for freeing a TX frame.
  *
  * The owner may sleep while it waits for room in our RX ring: after we set
  * RX frames UNUSED we write the TX eventfd if its need-wakeup word is set

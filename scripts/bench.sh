@@ -51,7 +51,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 	commit="$commit+changes"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# Runs part $1: the command after it, with the quick settings when asked.
+# Runs part $1: the command after it; keeps its "result" lines as $1.NAME.
 part() {
 	name=$1
 	shift
@@ -69,47 +69,21 @@ part() {
 	echo
 }
 
-quick() {
-	[ "$mode" = quick ]
-}
-
+# Quick: every part small, its own settings (each script reads only its
+# own), so that the whole run takes about a minute.
+alloc_args=""
+if [ "$mode" = quick ]; then
+	export BENCH_RECORDS=100000 BENCH_SECONDS=1 BENCH_RUNS=1 \
+		BENCH_SCALE="10000 100000" BENCH_RECOVERY=0 BENCH_COUNT=100000
+	alloc_args="-n 1000000"
+fi
 for p in $parts; do
 	case "$p" in
 	alloc)
-		if quick; then
-			part alloc "$O"/bench/alloc -n 1000000
-		else
-			part alloc "$O"/bench/alloc
-		fi ;;
-	gets)
-		if quick; then
-			part gets env BENCH_RECORDS=100000 BENCH_SECONDS=1 \
-				BENCH_RUNS=1 BENCH_SCALE="10000 100000" \
-				scripts/bench-gets.sh "$O"
-		else
-			part gets scripts/bench-gets.sh "$O"
-		fi ;;
-	redis)
-		if quick; then
-			part redis env BENCH_RECORDS=100000 BENCH_SECONDS=1 \
-				BENCH_RUNS=1 scripts/bench-redis.sh "$O"
-		else
-			part redis scripts/bench-redis.sh "$O"
-		fi ;;
-	durable)
-		if quick; then
-			part durable env BENCH_SECONDS=1 BENCH_RUNS=1 \
-				BENCH_RECOVERY=0 scripts/bench-durable.sh "$O"
-		else
-			part durable scripts/bench-durable.sh "$O"
-		fi ;;
-	load)
-		if quick; then
-			part load env BENCH_COUNT=100000 BENCH_RUNS=1 \
-				BENCH_SECONDS=1 scripts/bench-load.sh "$O"
-		else
-			part load scripts/bench-load.sh "$O"
-		fi ;;
+		# shellcheck disable=SC2086
+		part alloc "$O"/bench/alloc $alloc_args ;;
+	gets | redis | durable | load)
+		part "$p" scripts/bench-"$p".sh "$O" ;;
 	*)
 		echo "bench.sh: unknown part '$p'" >&2
 		exit 2 ;;

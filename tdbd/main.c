@@ -15,8 +15,8 @@
  * threads read anew at each wake-up (tdb_journal_set_intervals()).  Each
  * other changed setting is logged as needing a restart: the socket, data
  * directory, workers and segment size are fixed by what tdbd set up with
- * them.  A file with an error
- * changes nothing; tdbd never stops because of a reload.
+ * them.  A file with an error changes nothing; tdbd never stops because
+ * of a reload.
  *
  * systemd.  With Type=notify, sd_notify(3) says READY=1 once tdbd serves:
  * the socket listens, recovery is done and the workers run, so a client
