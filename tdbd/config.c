@@ -13,7 +13,9 @@
  *
  * Keys are the long flags' names (config_keys[]), "_" accepted for "-";
  * every tdbd setting is one.  A value may be put in double quotes, which
- * are removed.  '#' or ';' starts a comment line, and ';' after a blank
+ * are removed; a quote left open is an error, since inih ends the value
+ * at " ;" even inside quotes.  A UTF-8 byte order mark before the first
+ * line is skipped.  '#' or ';' starts a comment line, and ';' after a blank
  * starts a comment at the end of a line (inih's defaults).  A key given
  * twice is an error: one of the two would be silently ignored.
  * Continuation lines (inih's multi-line values) are off: an indented line

@@ -42,7 +42,7 @@ static bool log_syslog;		/* READ_ONCE: lines go to syslog */
 static bool log_journal;	/* stderr is the journal: "<N>" prefixes */
 static bool log_syslog_opened;	/* main thread only */
 
-static const char *log_name(int level)
+const char *log_level_name(int level)
 {
 	switch (level) {
 	case LOG_ERR:
@@ -56,18 +56,13 @@ static const char *log_name(int level)
 	}
 }
 
-const char *log_level_name(int level)
-{
-	return log_name(level);
-}
-
 int log_parse_level(const char *name)
 {
 	static const int levels[] = { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(levels); i++)
-		if (!strcmp(name, log_name(levels[i])))
+		if (!strcmp(name, log_level_name(levels[i])))
 			return levels[i];
 	if (!strcmp(name, "warn") || !strcmp(name, "err"))
 		return name[0] == 'w' ? LOG_WARN : LOG_ERR;
@@ -82,15 +77,15 @@ static void log_write(int level, const char *msg)
 	if (!log_enabled(level))
 		return;
 	if (READ_ONCE(log_syslog)) {
-		syslog(level, "%s: %s", log_name(level), msg);
+		syslog(level, "%s: %s", log_level_name(level), msg);
 		return;
 	}
 	if (log_journal)
 		n = snprintf(line, sizeof(line), "<%d>%s: %s\n", level,
-			     log_name(level), msg);
+			     log_level_name(level), msg);
 	else
 		n = snprintf(line, sizeof(line), "tdbd: %s: %s\n",
-			     log_name(level), msg);
+			     log_level_name(level), msg);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {
